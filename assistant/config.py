@@ -1,0 +1,221 @@
+"""Layered settings: defaults < user ``config.toml`` < project ``.mark1/config.toml``
+< ``MARK1_*`` environment variables < command-line flags.
+
+Each TOML file is checked on its own first so that a bad value is reported against the file
+that holds it, with the key and the fix, instead of as an anonymous merged error.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from assistant import paths
+from assistant.errors import ConfigError, Location
+
+
+class InstallSettings(BaseModel):
+    """How plugins are fetched and provisioned."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clone_timeout: float = Field(300.0, gt=0, description="Seconds a git clone/fetch may take.")
+    depth: int = Field(1, ge=0, description="Clone depth; 0 clones the full history.")
+    python: str | None = Field(
+        None, description="Interpreter for plugin environments (default: the one running mark1)."
+    )
+    build_timeout: float = Field(
+        900.0, gt=0, description="Seconds dependency installation may take."
+    )
+
+
+class RunSettings(BaseModel):
+    """How capabilities are executed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeout: float = Field(300.0, gt=0, description="Default wall-clock limit of one run, seconds.")
+    kill_grace: float = Field(
+        3.0, ge=0, description="Seconds between SIGTERM and SIGKILL when a run is stopped."
+    )
+
+
+class Settings(BaseSettings):
+    """Everything a user can configure; see ``mark1 config list``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MARK1_", env_nested_delimiter="__", extra="ignore", validate_default=True
+    )
+
+    workspace: Path | None = Field(None, description="Folder where runs work and write files.")
+    install: InstallSettings = InstallSettings()
+    run: RunSettings = RunSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = [f for f in (paths.project_config_file(), paths.config_file()) if f and f.is_file()]
+        tomls = tuple(TomlConfigSettingsSource(settings_cls, toml_file=f) for f in files)
+        return (init_settings, env_settings, *tomls)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse one TOML file, turning syntax errors into a located ConfigError."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"invalid TOML: {exc}", where=Location(path), hint="fix the syntax or delete the file"
+        ) from exc
+
+
+def _check_file(path: Path) -> None:
+    data = read_toml(path)
+    try:
+        _reject_unknown(path, data, Settings)
+        Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"setting '{key}': {first['msg']}",
+            where=Location(path),
+            hint=f"run `mark1 config set {key} VALUE` or edit the file; `mark1 config list` "
+            "shows every setting",
+        ) from exc
+
+
+def _reject_unknown(
+    path: Path, data: dict[str, Any], model: type[BaseModel], prefix: str = ""
+) -> None:
+    """Typos in a config file must not pass silently (the settings model ignores extras)."""
+    for key, value in data.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            known = ", ".join(prefix + k for k in model.model_fields)
+            raise ConfigError(
+                f"unknown setting '{prefix}{key}'", where=Location(path), hint=f"known: {known}"
+            )
+        sub = field.annotation
+        if isinstance(value, dict) and isinstance(sub, type) and issubclass(sub, BaseModel):
+            _reject_unknown(path, value, sub, f"{prefix}{key}.")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The effective settings, every layer applied; flags arrive as ``overrides``."""
+    for f in (paths.config_file(), paths.project_config_file()):
+        if f is not None and f.is_file():
+            _check_file(f)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"setting '{key}': {first['msg']}",
+            hint="check the MARK1_* environment variables and the flags you passed",
+        ) from exc
+
+
+def workspace(settings: Settings) -> Path:
+    """The workspace folder in force, created on first use."""
+    folder = (settings.workspace or paths.default_workspace()).expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"run": {"timeout": 5}}`` -> ``{"run.timeout": 5}``: the keys `mark1 config` uses."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def known_keys() -> dict[str, str]:
+    """Every settable key with its description."""
+    out: dict[str, str] = {}
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            sub = field.annotation
+            if isinstance(sub, type) and issubclass(sub, BaseModel):
+                walk(sub, f"{prefix}{name}.")
+            else:
+                out[f"{prefix}{name}"] = field.description or ""
+
+    walk(Settings, "")
+    return out
+
+
+def set_value(path: Path, key: str, raw: str) -> Any:
+    """Validate ``raw`` for ``key`` and write it into the TOML file at ``path``; returns the value."""
+    import tomli_w
+
+    keys = known_keys()
+    if key not in keys:
+        raise ConfigError(f"unknown setting '{key}'", hint="known settings: " + ", ".join(keys))
+    data = read_toml(path)
+    node = data
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = raw
+    try:
+        checked = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"'{raw}' is not a valid value for {key}: {exc.errors()[0]['msg']}",
+            hint=keys[key] or None,
+        ) from exc
+    value = flatten(checked.model_dump(mode="json"))[key]
+    node[parts[-1]] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(_drop_none(data)), encoding="utf-8")
+    tmp.replace(path)
+    return value
+
+
+def unset_value(path: Path, key: str) -> bool:
+    """Remove ``key`` from the TOML file; returns whether it was there."""
+    import tomli_w
+
+    data = read_toml(path)
+    node: Any = data
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.get(part)
+        if not isinstance(node, dict):
+            return False
+    if parts[-1] not in node:
+        return False
+    del node[parts[-1]]
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return True
+
+
+def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: _drop_none(v) if isinstance(v, dict) else v for k, v in data.items() if v is not None
+    }

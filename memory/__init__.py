@@ -1,0 +1,1 @@
+"""Persistence: the SQLite store (registry, runs, history) and, later, conversational memory."""

@@ -1,0 +1,1 @@
+"""Static files shipped with Mark-1, loaded with importlib.resources."""
