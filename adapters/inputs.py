@@ -1,0 +1,31 @@
+"""Checking inputs against a capability's JSON Schema, shared by every adapter."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from adapters.base import InputValidationError
+
+
+def validate(parameters: dict[str, Any] | None, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Return ``inputs`` with schema defaults filled in, or raise with every problem found.
+
+    A capability that declares no schema accepts any inputs (seed §8.1 declares none).
+    """
+    if parameters is None:
+        return dict(inputs)
+    from jsonschema import Draft202012Validator
+
+    filled = copy.deepcopy(inputs)
+    for name, prop in (parameters.get("properties") or {}).items():
+        if name not in filled and isinstance(prop, dict) and "default" in prop:
+            filled[name] = copy.deepcopy(prop["default"])
+    validator = Draft202012Validator(parameters)
+    problems = []
+    for err in sorted(validator.iter_errors(filled), key=lambda e: list(e.path)):
+        where = ".".join(str(p) for p in err.path)
+        problems.append(f"{where}: {err.message}" if where else err.message)
+    if problems:
+        raise InputValidationError(problems)
+    return filled

@@ -1,0 +1,172 @@
+"""The ``cli`` adapter: a capability is a command line run as a child process.
+
+The command comes from the manifest, arguments from the inputs (``adapters.argv``); it runs in
+the plugin's own environment (its venv's ``bin`` first on PATH) with a scrubbed environment,
+in the run's working directory. Outputs are JSON printed on stdout and the files the manifest
+says the capability produces.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import string
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from adapters import inputs as input_checks
+from adapters.argv import build_argv
+from adapters.base import CapabilitySpec, OutputLine, PluginResult, RunContext, RunStarted
+from adapters.process import run_process
+
+PASSTHROUGH_ENV = ("HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME")
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+class CliAdapter:
+    """Runs ``cli`` entry points. Stateless: one instance may serve many executions."""
+
+    async def __aenter__(self) -> CliAdapter:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    def validate_inputs(self, spec: CapabilitySpec, inputs: dict[str, Any]) -> dict[str, Any]:
+        return input_checks.validate(spec.parameters, inputs)
+
+    async def execute(
+        self, spec: CapabilitySpec, inputs: dict[str, Any], context: RunContext
+    ) -> PluginResult:
+        env = plugin_environment(spec, context)
+        command = resolve_command(spec.entry["command"], spec.source_dir, env["PATH"])
+        argv = build_argv(command, inputs, spec.parameters, spec.entry.get("args"))
+        context.workdir.mkdir(parents=True, exist_ok=True)
+
+        def on_line(stream: str, text: str) -> None:
+            context.emit(OutputLine(stream, text))  # type: ignore[arg-type]
+
+        def on_start(pid: int) -> None:
+            context.emit(RunStarted(argv, pid))
+
+        try:
+            done = await run_process(
+                argv,
+                cwd=context.workdir,
+                env=env,
+                timeout=context.timeout,
+                kill_grace=context.kill_grace,
+                on_line=on_line,
+                on_start=on_start,
+            )
+        except FileNotFoundError as exc:
+            return PluginResult("failed", command=argv, error=f"cannot start {argv[0]}: {exc}")
+        result = PluginResult(
+            "succeeded",
+            exit_code=done.exit_code,
+            stdout=done.stdout,
+            stderr=done.stderr,
+            command=argv,
+            metrics={"duration_s": round(done.duration, 4)},
+        )
+        if done.timed_out:
+            result.status = "timed_out"
+            result.error = f"stopped after the {context.timeout:g} s time limit"
+        elif done.exit_code != 0:
+            result.status = "failed"
+            result.error = f"exited with status {done.exit_code}" + _last_line(done.stderr)
+        if done.stdout_truncated:
+            result.error = (result.error or "") + " (stdout was truncated)"
+        if result.ok:
+            _collect_outputs(spec, inputs, context.workdir, result)
+        return result
+
+
+def plugin_environment(spec: CapabilitySpec, context: RunContext) -> dict[str, str]:
+    """A scrubbed environment: a few harmless host variables, the plugin's tools, its grants."""
+    env = {k: os.environ[k] for k in PASSTHROUGH_ENV if k in os.environ}
+    bins = []
+    if spec.env_dir is not None:
+        bins.append(str(spec.env_dir / "bin"))
+        env["VIRTUAL_ENV"] = str(spec.env_dir)
+    node_bin = spec.source_dir / "node_modules" / ".bin"
+    if node_bin.is_dir():
+        bins.append(str(node_bin))
+    env["PATH"] = os.pathsep.join([*bins, SYSTEM_PATH])
+    env.setdefault("LANG", "C.UTF-8")
+    env["PYTHONUNBUFFERED"] = "1"
+    env["MARK1_PLUGIN_DIR"] = str(spec.source_dir)
+    env["MARK1_WORKDIR"] = str(context.workdir)
+    env.update(context.env)
+    return env
+
+
+def resolve_command(command: list[str], source_dir: Path, path: str) -> list[str]:
+    """Make the manifest's command runnable from any directory.
+
+    The program is looked up on the plugin's PATH (its venv first); words that name files in
+    the plugin's folder (``tool.py``, ``bin/run``) become absolute paths.
+    """
+    resolved = []
+    for i, word in enumerate(command):
+        local = source_dir / word
+        if os.path.isabs(word):
+            resolved.append(word)
+        elif i == 0 and "/" not in word:
+            found = shutil.which(word, path=path)
+            resolved.append(found or (str(local) if local.is_file() else word))
+        else:
+            resolved.append(str(local) if local.exists() else word)
+    return resolved
+
+
+def _collect_outputs(
+    spec: CapabilitySpec, inputs: dict[str, Any], workdir: Path, result: PluginResult
+) -> None:
+    text = result.stdout.strip()
+    if spec.stdout == "json" or (spec.stdout == "auto" and text[:1] in ("{", "[")):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            if spec.stdout == "json":
+                result.status = "failed"
+                result.error = f"stdout is not the JSON the manifest promises: {exc}"
+                return
+            result.outputs["stdout"] = text
+        else:
+            result.outputs.update(value if isinstance(value, dict) else {"result": value})
+    elif text:
+        result.outputs["stdout"] = text
+    for produced in spec.produces:
+        pattern = _fill(produced["path"], inputs)
+        matches = sorted(glob.glob(str(workdir / pattern)))
+        if not matches:
+            if produced.get("required", True):
+                result.status = "failed"
+                result.error = f"declared output '{produced['name']}' ({pattern}) was not produced"
+            continue
+        result.artifacts += matches
+        has_glob = any(ch in pattern for ch in "*?[")
+        result.outputs[produced["name"]] = matches if has_glob else matches[0]
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _fill(template: str, inputs: dict[str, Any]) -> str:
+    return string.Formatter().vformat(template, (), _Blank(inputs))
+
+
+def _last_line(stderr: str) -> str:
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    return f": {lines[-1][:300]}" if lines else ""
