@@ -1,0 +1,1 @@
+"""Plugins: the manifest, the installer, per-plugin environments and the registry."""

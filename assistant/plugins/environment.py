@@ -1,0 +1,174 @@
+"""Each plugin's own isolated environment: a uv-built venv for Python, ``node_modules`` for Node.
+
+What cannot be provisioned automatically (other toolchains, system packages) is reported in
+``EnvironmentReport.notes`` rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adapters.process import run_process
+from assistant.errors import EnvironmentBuildError
+from assistant.plugins.manifest import Manifest
+
+Progress = Callable[[str], None]
+_PYTHON_PROJECT = ("pyproject.toml", "setup.py", "setup.cfg")
+_TOOLCHAINS = {
+    "Cargo.toml": ("cargo", "a Rust crate: build it with cargo"),
+    "go.mod": ("go", "a Go module: build it with go build"),
+    "Gemfile": ("bundle", "Ruby gems: install them with bundle install"),
+    "composer.json": ("composer", "PHP packages: install them with composer install"),
+}
+
+
+@dataclass
+class EnvironmentReport:
+    """What was provisioned, with what, and what the user still has to provide."""
+
+    python: str | None = None
+    python_installed: list[str] = field(default_factory=list)
+    node_installed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def uv_binary() -> str:
+    """The ``uv`` executable shipped by the ``uv`` package (a dependency of Mark-1)."""
+    try:
+        from uv import find_uv_bin
+
+        return str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+        if found is None:
+            raise EnvironmentBuildError(
+                "uv is not available", hint="reinstall Mark-1, which depends on the uv package"
+            ) from None
+        return found
+
+
+async def build_environment(
+    source: Path,
+    env_dir: Path,
+    manifest: Manifest,
+    *,
+    python: str | None,
+    timeout: float,
+    progress: Progress,
+) -> EnvironmentReport:
+    """Provision ``env_dir`` for the plugin checked out at ``source``."""
+    report = EnvironmentReport()
+    interpreter = _interpreter(python, manifest)
+    progress(f"creating the Python environment ({Path(interpreter).name})")
+    uv = uv_binary()
+    await _run([uv, "venv", "--quiet", "--python", interpreter, str(env_dir)], source, timeout)
+    report.python = str(env_dir / "bin" / "python")
+    targets = _python_targets(source, manifest)
+    if targets:
+        progress("installing Python dependencies: " + ", ".join(_short(t, source) for t in targets))
+        await _run(
+            [
+                uv,
+                "pip",
+                "install",
+                "--quiet",
+                "--compile-bytecode",
+                "--python",
+                report.python,
+                *targets,
+            ],
+            source,
+            timeout,
+        )
+        report.python_installed = [_short(t, source) for t in targets]
+    if (source / "package.json").is_file():
+        report.node_installed = await _install_node(source, timeout, progress, report)
+    for marker, (tool, what) in _TOOLCHAINS.items():
+        if (source / marker).is_file():
+            status = "found" if shutil.which(tool) else "not found"
+            report.notes.append(f"{marker}: {what} ({tool} {status}); Mark-1 does not build it yet")
+    for package in manifest.system_packages:
+        report.notes.append(
+            f"needs the system package '{package}' (e.g. apt-get install {package})"
+        )
+    return report
+
+
+def _interpreter(python: str | None, manifest: Manifest) -> str:
+    chosen = python or sys.executable
+    if manifest.python_requires and python is None:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+        try:
+            wanted = SpecifierSet(manifest.python_requires)
+        except InvalidSpecifier as exc:
+            raise EnvironmentBuildError(
+                f"python requirement '{manifest.python_requires}' is not a version specifier",
+                hint="write it like >=3.9 or >=3.10,<3.13",
+            ) from exc
+        here = ".".join(map(str, sys.version_info[:3]))
+        if here not in wanted:
+            raise EnvironmentBuildError(
+                f"the plugin needs Python {manifest.python_requires}; Mark-1 runs on {here}",
+                hint="install a matching Python and set `mark1 config set install.python PATH`",
+            )
+    return chosen
+
+
+def _python_targets(source: Path, manifest: Manifest) -> list[str]:
+    """What to ``pip install``: declared packages, requirements files, and the project itself."""
+    targets = list(manifest.python_packages)
+    requirements = source / "requirements.txt"
+    if requirements.is_file():
+        targets += ["-r", str(requirements)]
+    if any((source / name).is_file() for name in _PYTHON_PROJECT):
+        targets.append(str(source))
+    return targets
+
+
+async def _install_node(
+    source: Path, timeout: float, progress: Progress, report: EnvironmentReport
+) -> bool:
+    npm = shutil.which("npm")
+    if npm is None:
+        report.notes.append("package.json: Node packages not installed (npm not found)")
+        return False
+    verb = "ci" if (source / "package-lock.json").is_file() else "install"
+    progress(f"installing Node packages (npm {verb})")
+    await _run(
+        [npm, verb, "--prefix", str(source), "--no-audit", "--no-fund", "--loglevel=error"],
+        source,
+        timeout,
+    )
+    return True
+
+
+async def _run(argv: list[str], cwd: Path, timeout: float) -> None:
+    env = dict(os.environ)
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    env.pop("VIRTUAL_ENV", None)
+    done = await run_process(argv, cwd=cwd, env=env, timeout=timeout)
+    if done.timed_out:
+        raise EnvironmentBuildError(
+            f"`{Path(argv[0]).name} {argv[1]}` took longer than {timeout:g} s",
+            hint="raise `mark1 config set install.build_timeout SECONDS` or check the network",
+        )
+    if done.exit_code != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        raise EnvironmentBuildError(
+            f"`{Path(argv[0]).name} {argv[1]}` failed (exit {done.exit_code}):\n{tail}",
+            hint="fix the plugin's dependency declarations, or check the network",
+        )
+
+
+def _short(target: str, source: Path) -> str:
+    return "." if target == str(source) else target.replace(str(source) + "/", "")

@@ -1,0 +1,253 @@
+"""Installing, updating, linking and removing plugins, all-or-nothing.
+
+A version is fetched into a staging folder, moved under the plugin's name once its manifest
+is read, provisioned and validated, and only then registered in one transaction. Any failure
+(or Ctrl-C) before that deletes the new folder, so the registry never points at a
+half-installed plugin and an update leaves the old version active.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from adapters.subprocess_cli import SYSTEM_PATH, resolve_command
+from assistant import paths
+from assistant.config import Settings
+from assistant.errors import ManifestError, PluginError, UserError
+from assistant.plugins import registry
+from assistant.plugins.environment import build_environment
+from assistant.plugins.manifest import Manifest
+from assistant.plugins.manifest_loader import find_manifest, load_manifest, parse_manifest
+from assistant.plugins.registry import NewVersion, PluginRecord
+from assistant.plugins.source import PluginSource, fetch, parse_source
+from memory.store import Store
+
+Progress = Callable[[str], None]
+SCRIPT_SUFFIXES = (".py", ".sh", ".js", ".mjs", ".rb", ".pl")
+NO_MANIFEST_HINT = (
+    "add a mark1.plugin.yml at the repository's root (`mark1 plugin schema` prints its JSON "
+    "Schema; the README has examples). Analysing repositories without a manifest is not built yet."
+)
+
+
+class Installer:
+    """Plugin lifecycle operations over one open store."""
+
+    def __init__(self, store: Store, settings: Settings, progress: Progress | None = None):
+        self.store = store
+        self.settings = settings
+        self.progress: Progress = progress or (lambda _msg: None)
+
+    async def install(self, source_text: str, *, force: bool = False) -> PluginRecord:
+        """Install from a Git URL or folder; ``force`` re-installs over an existing plugin."""
+        source = parse_source(source_text)
+        return await self._provision(source, expect=None, force=force)
+
+    async def update(
+        self, name: str, ref: str | None = None, *, force: bool = False
+    ) -> tuple[PluginRecord, bool]:
+        """Fetch the plugin again (at ``ref`` if given); returns the record and whether it changed."""
+        current = await registry.require_plugin(self.store, name)
+        if current.linked:
+            raise UserError(
+                f"'{name}' is linked to {current.source_path}: it always runs what is there",
+                hint=f"to rebuild its environment run `mark1 plugin link {current.source_path}`",
+            )
+        source = parse_source(current.source).with_ref(ref or current.requested_ref)
+        record = await self._provision(source, expect=current, force=True, skip_same=not force)
+        return record, record.version_id != current.version_id
+
+    async def link(self, folder: Path) -> PluginRecord:
+        """Register a folder under development in place: its manifest is re-read on every run."""
+        folder = folder.expanduser().resolve()
+        manifest_path = find_manifest(folder)
+        if manifest_path is None:
+            raise ManifestError(f"{folder} has no mark1.plugin.yml", hint=NO_MANIFEST_HINT)
+        manifest = load_manifest(manifest_path)
+        existing = await registry.get_plugin(self.store, manifest.name)
+        if existing is not None and not existing.linked:
+            raise UserError(
+                f"a plugin named '{manifest.name}' is already installed from {existing.source}",
+                hint=f"`mark1 plugin remove {manifest.name}` first, then link",
+            )
+        target = paths.plugins_dir() / manifest.name / f"linked-{uuid.uuid4().hex[:8]}"
+        new = NewVersion(
+            name=manifest.name,
+            source=str(folder),
+            requested_ref=None,
+            linked=True,
+            commit=None,
+            ref=None,
+            path=target,
+            source_path=folder,
+            env_path=target / "env",
+            manifest_path=manifest_path,
+            manifest=manifest,
+            environment={},
+        )
+        return await self._build_and_register(new, cleanup=target)
+
+    async def remove(self, name: str) -> PluginRecord:
+        """Delete the plugin's files and environments; its run history stays."""
+        record = await registry.require_plugin(self.store, name)
+        folders = await registry.mark_removed(self.store, record)
+        for folder in folders:
+            discard(folder)
+        return record
+
+    async def _provision(
+        self,
+        source: PluginSource,
+        *,
+        expect: PluginRecord | None,
+        force: bool,
+        skip_same: bool = False,
+    ) -> PluginRecord:
+        staging = paths.staging_dir() / uuid.uuid4().hex
+        cleanup = staging
+        try:
+            self.progress(
+                f"fetching {source.display}" + (f" at {source.ref}" if source.ref else "")
+            )
+            checkout = fetch(
+                source,
+                staging / "src",
+                depth=self.settings.install.depth,
+                timeout=self.settings.install.clone_timeout,
+            )
+            if expect is not None and skip_same and checkout.commit == expect.commit:
+                self.progress(f"{expect.name} is already at {checkout.commit[:12]}")
+                return expect
+            manifest_file = find_manifest(staging / "src")
+            if manifest_file is None:
+                raise ManifestError(
+                    f"{source.display} has no mark1.plugin.yml at its root", hint=NO_MANIFEST_HINT
+                )
+            manifest = _load_named(manifest_file, f"{source.display}@{checkout.commit[:12]}")
+            await self._check_name(manifest, source, expect, force)
+            target = (
+                paths.plugins_dir() / manifest.name / f"{checkout.commit[:12]}-{staging.name[:8]}"
+            )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(staging, target)
+            cleanup = target
+            new = NewVersion(
+                name=manifest.name,
+                source=source.display if source.local_path is None else str(source.local_path),
+                requested_ref=source.ref,
+                linked=False,
+                commit=checkout.commit,
+                ref=checkout.ref,
+                path=target,
+                source_path=target / "src",
+                env_path=target / "env",
+                manifest_path=target / "src" / manifest_file.name,
+                manifest=manifest,
+                environment={},
+            )
+            return await self._build_and_register(new, cleanup=None)
+        except BaseException:
+            discard(cleanup)
+            raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    async def _build_and_register(self, new: NewVersion, *, cleanup: Path | None) -> PluginRecord:
+        try:
+            assert new.env_path is not None
+            new.path.mkdir(parents=True, exist_ok=True)
+            report = await build_environment(
+                new.source_path,
+                new.env_path,
+                new.manifest,
+                python=self.settings.install.python,
+                timeout=self.settings.install.build_timeout,
+                progress=self.progress,
+            )
+            self.progress("validating entry points")
+            report.notes += validate_entry_points(new.manifest, new.source_path, new.env_path)
+            new = NewVersion(**{**new.__dict__, "environment": report.to_dict()})
+            record, superseded = await registry.register(self.store, new)
+        except BaseException:
+            if cleanup is not None:
+                discard(cleanup)
+            raise
+        for folder in superseded:
+            discard(folder)
+        self.progress(
+            f"registered {record.name} with {len(new.manifest.capabilities)} capabilities"
+        )
+        return record
+
+    async def _check_name(
+        self, manifest: Manifest, source: PluginSource, expect: PluginRecord | None, force: bool
+    ) -> None:
+        if expect is not None:
+            if manifest.name != expect.name:
+                raise PluginError(
+                    f"{source.display} now declares the plugin '{manifest.name}', not '{expect.name}'",
+                    hint=f"install it as a new plugin with `mark1 plugin install {source.display}`",
+                )
+            return
+        existing = await registry.get_plugin(self.store, manifest.name)
+        if existing is not None and not force:
+            raise UserError(
+                f"'{manifest.name}' is already installed (from {existing.source})",
+                hint=f"`mark1 plugin update {manifest.name}` fetches a new version; "
+                "`mark1 plugin install --force SOURCE` re-installs",
+            )
+
+
+def discard(folder: Path) -> None:
+    """Delete a version folder, and its plugin's folder when that is left empty."""
+    shutil.rmtree(folder, ignore_errors=True)
+    parent = folder.parent
+    if parent.parent == paths.plugins_dir() and parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()
+
+
+def _load_named(manifest_file: Path, display: str) -> Manifest:
+    """Load a manifest from a temporary clone, naming the source rather than the temp path."""
+    text = manifest_file.read_text(encoding="utf-8")
+    return parse_manifest(text, f"{display}:{manifest_file.name}")
+
+
+def validate_entry_points(manifest: Manifest, source: Path, env_dir: Path) -> list[str]:
+    """Check every ``cli`` program exists; return notes about entry types that cannot run yet."""
+    from adapters.base import AdapterNotFound, adapter_for
+
+    notes = []
+    path = os.pathsep.join([str(env_dir / "bin"), SYSTEM_PATH])
+    for cap in manifest.capabilities:
+        entry = cap.entry_point
+        if entry.type == "cli":
+            assert entry.command is not None
+            program, *rest = resolve_command(entry.command, source, path)
+            scripts = [w for w in rest[:1] if Path(w).suffix in SCRIPT_SUFFIXES]
+            missing = [w for w in scripts if not Path(w).is_absolute()]
+            if missing:
+                raise PluginError(
+                    f"capability '{cap.name}' runs the script '{missing[0]}', which is not in "
+                    "the repository",
+                    hint="fix the script path in mark1.plugin.yml (relative to the repo root)",
+                )
+            if not (os.path.isabs(program) and os.access(program, os.X_OK)):
+                raise PluginError(
+                    f"capability '{cap.name}' runs '{entry.command[0]}', which is neither in the "
+                    "plugin's environment nor an executable file in the repository",
+                    hint="declare the package that provides it under dependencies, or fix the "
+                    "command in mark1.plugin.yml",
+                )
+            continue
+        try:
+            adapter_for(entry.type)
+        except AdapterNotFound:
+            notes.append(
+                f"capability '{cap.name}' is a {entry.type} entry point; no adapter for that "
+                "type is installed yet, so it cannot run"
+            )
+    return notes

@@ -1,0 +1,114 @@
+"""Running one capability of one installed plugin, recorded as a run with a single step."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from adapters.base import (
+    AdapterNotFound,
+    EventSink,
+    InputValidationError,
+    PluginResult,
+    RunContext,
+    adapter_for,
+)
+from assistant.config import Settings
+from assistant.errors import InputError, ManifestError, PluginError, UserError
+from assistant.plugins import registry
+from assistant.plugins.manifest import Capability
+from assistant.plugins.manifest_loader import load_manifest
+from assistant.plugins.registry import PluginRecord
+from assistant.workflow import runs
+from memory.store import Store
+
+
+async def refresh_linked(store: Store) -> None:
+    """Re-read linked plugins' manifests so new or renamed capabilities are found.
+
+    A linked manifest that is broken right now keeps its last good version here; running one
+    of its capabilities reports the error (see ``resolve``).
+    """
+    for plugin in await registry.list_plugins(store):
+        if plugin.linked:
+            try:
+                await registry.refresh_manifest(store, plugin, load_manifest(plugin.manifest_path))
+            except ManifestError:
+                continue
+
+
+async def resolve(store: Store, target: str) -> tuple[PluginRecord, Capability]:
+    """The plugin and capability ``target`` names, with linked plugins' manifests re-read."""
+    await refresh_linked(store)
+    plugin, capability = await registry.resolve_capability(store, target)
+    if plugin.linked:
+        plugin = await registry.refresh_manifest(store, plugin, load_manifest(plugin.manifest_path))
+        fresh = plugin.manifest.capability(capability.name)
+        if fresh is None:
+            raise UserError(f"'{capability.name}' is no longer in {plugin.manifest_path}")
+        capability = fresh
+    if not plugin.enabled:
+        raise UserError(
+            f"plugin '{plugin.name}' is disabled", hint=f"`mark1 plugin enable {plugin.name}`"
+        )
+    return plugin, capability
+
+
+async def run_capability(
+    store: Store,
+    settings: Settings,
+    plugin: PluginRecord,
+    capability: Capability,
+    inputs: dict[str, Any],
+    *,
+    workdir: Path,
+    timeout: float | None = None,
+    on_event: EventSink | None = None,
+) -> tuple[str, PluginResult]:
+    """Validate, record, execute and record again; returns the run id and the result."""
+    try:
+        adapter = adapter_for(capability.entry_point.type)()
+    except AdapterNotFound as exc:
+        raise PluginError(str(exc), hint="this entry-point type cannot run yet") from exc
+    spec = plugin.spec(capability)
+    try:
+        checked = adapter.validate_inputs(spec, inputs)
+    except InputValidationError as exc:
+        raise InputError(
+            f"invalid inputs for {plugin.name}.{capability.name}: " + "; ".join(exc.problems),
+            hint=f"`mark1 capabilities show {plugin.name}.{capability.name}` lists its parameters",
+        ) from exc
+    limit = timeout or capability.timeout or plugin.manifest.timeout or settings.run.timeout
+    qualified = f"{plugin.name}.{capability.name}"
+    run_id = await runs.start_run(
+        store, kind="capability", target=qualified, inputs=checked, workdir=workdir
+    )
+    await runs.start_step(
+        store,
+        run_id,
+        name=capability.name,
+        plugin=plugin.name,
+        version_id=plugin.version_id,
+        capability=capability.name,
+        inputs=checked,
+    )
+    context = RunContext(
+        workdir=workdir, timeout=limit, kill_grace=settings.run.kill_grace, on_event=on_event
+    )
+    try:
+        async with adapter:
+            result = await adapter.execute(spec, checked, context)
+    except asyncio.CancelledError:
+        result = PluginResult("cancelled", error="cancelled by the user")
+        await _record(store, run_id, capability.name, result)
+        raise
+    await _record(store, run_id, capability.name, result)
+    return run_id, result
+
+
+async def _record(store: Store, run_id: str, step: str, result: PluginResult) -> None:
+    await runs.finish_step(store, run_id, step, result)
+    await runs.finish_run(
+        store, run_id, status=result.status, outputs=result.outputs, error=result.error
+    )

@@ -1,0 +1,172 @@
+"""The normalised plugin manifest: the one model every other part of Mark-1 reads.
+
+Authors write either form from the seed (see ``manifest_forms``); both become a ``Manifest``.
+Everything here is plain data so it can be stored as JSON in the registry and handed to the
+adapters without them importing this package.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+EntryType = Literal["cli", "python_function", "http", "container", "ssh", "mcp", "agent"]
+SideEffects = Literal["read-only", "writes-workspace", "external", "destructive"]
+StdoutFormat = Literal["auto", "json", "text"]
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$", re.IGNORECASE)
+
+
+def parse_size(value: Any) -> int | None:
+    """``"2GB"`` -> 2000000000, ``"512MiB"`` -> 536870912; ints pass through."""
+    if isinstance(value, bool) or (isinstance(value, int) and value < 0):
+        raise ValueError(f"{value!r} is not a size; write e.g. 512MB, 2GB or 1GiB")
+    if value is None or isinstance(value, int):
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"'{value}' is not a size; write e.g. 512MB, 2GB or 1GiB")
+    number, unit = float(match[1]), (match[2] or "").lower()
+    base = 1024 if "i" in unit else 1000
+    power = "bkmgt".index(unit[0]) if unit else 0
+    return int(number * base**power)
+
+
+# ``json_schema_input_type``: the schema shows what authors may write ("2GB", a bare name),
+# not only what validation turns it into.
+Size = Annotated[int | None, BeforeValidator(parse_size, json_schema_input_type=int | str | None)]
+
+
+class Strict(BaseModel):
+    """Unknown keys are typos until proven otherwise."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class ArgSpec(Strict):
+    """How one input parameter appears on a command line."""
+
+    flag: str | None = Field(None, description="Option name, e.g. --width; default --<name>.")
+    position: int | None = Field(None, ge=0, description="Positional index instead of a flag.")
+    style: Literal["separate", "equals"] = Field(
+        "separate", description="'--k v' (separate) or '--k=v' (equals)."
+    )
+    false_flag: str | None = Field(None, description="Flag to pass when a boolean is false.")
+    join: str | None = Field(None, description="Join list values with this instead of repeating.")
+
+
+class EnvVar(Strict):
+    """An environment variable the plugin reads."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    description: str = ""
+    secret: bool = False
+    required: bool = True
+    default: str | None = None
+
+
+def env_var(value: Any) -> Any:
+    """Accept a bare name; names like ``*_API_KEY`` are taken to be secrets."""
+    if isinstance(value, str):
+        return {"name": value, "secret": bool(_SECRET_NAME.search(value))}
+    return value
+
+
+EnvVarItem = Annotated[EnvVar, BeforeValidator(env_var, json_schema_input_type=EnvVar | str)]
+
+
+class Permissions(Strict):
+    """What the plugin asks to reach beyond its workspace."""
+
+    network: bool = False
+    paths: list[str] = Field(
+        default_factory=list, description="Extra paths, each 'PATH:ro' or 'PATH:rw'."
+    )
+
+
+class Service(Strict):
+    """An external service the plugin talks to."""
+
+    name: str
+    kind: Literal["database", "cache", "queue", "api", "storage", "other"] = "other"
+    url_env: str | None = Field(None, description="Env var that holds the service's URL.")
+    description: str = ""
+
+
+class Resources(Strict):
+    """Limits the plugin needs or must be held to."""
+
+    max_memory: Size = None
+    cpu_seconds: int | None = Field(None, gt=0)
+    max_processes: int | None = Field(None, gt=0)
+
+
+class Produced(Strict):
+    """A file a capability writes, reported as an output and an artifact."""
+
+    name: str
+    path: str = Field(description="Relative to the workspace; {param} is replaced by inputs.")
+    format: str | None = None
+    required: bool = True
+
+
+class EntryPoint(Strict):
+    """How a capability is executed; which fields apply depends on ``type``."""
+
+    type: EntryType
+    command: list[str] | None = None
+    module: str | None = None
+    function: str | None = None
+    url: str | None = None
+    method: str | None = None
+    image: str | None = None
+    host: str | None = None
+    tool: str | None = None
+    args: dict[str, ArgSpec] = Field(default_factory=dict)
+
+
+class Capability(Strict):
+    """One thing a plugin can do; becomes one tool for the agent."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    input_formats: list[str] = Field(default_factory=list)
+    output_formats: list[str] = Field(default_factory=list)
+    parameters: dict[str, Any] | None = Field(
+        None, description="JSON Schema (type object) of the inputs; None accepts any inputs."
+    )
+    entry_point: EntryPoint
+    side_effects: SideEffects = "writes-workspace"
+    permissions: Permissions = Field(default_factory=Permissions)
+    env: list[EnvVarItem] = Field(default_factory=list)
+    services: list[Service] = Field(default_factory=list)
+    timeout: float | None = Field(None, gt=0)
+    resources: Resources = Field(default_factory=Resources)
+    produces: list[Produced] = Field(default_factory=list)
+    stdout: StdoutFormat = "auto"
+
+
+class Manifest(Strict):
+    """A plugin, whichever form its author wrote."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    version: str = "0.0.0"
+    description: str = ""
+    author: str | None = None
+    license: str | None = None
+    python_requires: str | None = None
+    python_packages: list[str] = Field(default_factory=list)
+    system_packages: list[str] = Field(default_factory=list)
+    sandbox: bool = True
+    timeout: float | None = Field(None, gt=0)
+    resources: Resources = Field(default_factory=Resources)
+    env: list[EnvVarItem] = Field(default_factory=list)
+    capabilities: list[Capability] = Field(min_length=1)
+
+    def capability(self, name: str) -> Capability | None:
+        return next((c for c in self.capabilities if c.name == name), None)

@@ -1,0 +1,327 @@
+"""The two authoring forms of ``mark1.plugin.yml`` from the seed, and their normalisation.
+
+* the flat form (seed §5.1): ``name``, ``entry_points`` of ``command`` + ``script``, top-level
+  ``inputs``/``outputs``/``dependencies``/``execution``;
+* the versioned form (seed §8.1): ``schema_version: "1.0"``, ``plugin``, ``capabilities``,
+  ``entry_points`` keyed by capability, ``dependencies``, ``configuration``.
+
+Both accept the same optional per-capability extras (``parameters`` as JSON Schema, ``args``,
+``side_effects``, ``permissions``, ``env``, ``produces``, ...). Field paths mirror the YAML so
+validation errors can be located in the file.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import PurePosixPath
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from assistant.plugins.manifest import (
+    NAME_PATTERN,
+    ArgSpec,
+    Capability,
+    EntryPoint,
+    EntryType,
+    EnvVarItem,
+    Manifest,
+    Permissions,
+    Produced,
+    Resources,
+    Service,
+    SideEffects,
+    Size,
+    StdoutFormat,
+    Strict,
+)
+
+SCHEMA_VERSIONS = ("1.0",)
+_INTERPRETERS = {".py": "python", ".sh": "bash", ".js": "node", ".mjs": "node", ".rb": "ruby"}
+_REQUIRED_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "cli": ("command",),
+    "python_function": ("module", "function"),
+    "http": ("url",),
+    "container": ("image",),
+    "ssh": ("host", "command"),
+    "mcp": ("tool",),
+    "agent": (),
+}
+
+
+def split_command(value: str | list[str]) -> list[str]:
+    return shlex.split(value) if isinstance(value, str) else list(value)
+
+
+class CapabilityExtras(Strict):
+    """Optional fields a capability may carry in either form."""
+
+    parameters: dict[str, Any] | None = None
+    side_effects: SideEffects = "writes-workspace"
+    permissions: Permissions = Field(default_factory=Permissions)
+    env: list[EnvVarItem] = Field(default_factory=list)
+    services: list[Service] = Field(default_factory=list)
+    timeout: float | None = Field(None, gt=0)
+    resources: Resources = Field(default_factory=Resources)
+    produces: list[Produced] = Field(default_factory=list)
+    stdout: StdoutFormat = "auto"
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameters_are_an_object_schema(cls, value: dict[str, Any] | None) -> Any:
+        # A field validator, so the error points at `parameters`, not at the whole entry.
+        if value is not None and value.get("type", "object") != "object":
+            raise ValueError("parameters must be a JSON Schema with type: object")
+        return value
+
+    def extras(self) -> dict[str, Any]:
+        """The shared fields as ``Capability`` keyword arguments."""
+        return {k: getattr(self, k) for k in CapabilityExtras.model_fields}
+
+
+# ---- flat form (seed §5.1) -------------------------------------------------------------------
+
+
+class FlatEntryPoint(CapabilityExtras):
+    command: str = Field(pattern=NAME_PATTERN, description="The capability's name.")
+    script: str | None = Field(None, description="Script in the repo, run with its interpreter.")
+    run: str | list[str] | None = Field(None, description="Full command line, instead of script.")
+    description: str = ""
+    capabilities: list[str] = Field(default_factory=list, description="Tags for the capability.")
+    args: dict[str, ArgSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_way_to_run(self) -> FlatEntryPoint:
+        if (self.script is None) == (self.run is None):
+            raise ValueError("give exactly one of 'script' (a file in the repo) or 'run'")
+        return self
+
+    def argv(self) -> list[str]:
+        if self.run is not None:
+            return split_command(self.run)
+        assert self.script is not None
+        interpreter = _INTERPRETERS.get(PurePosixPath(self.script).suffix)
+        return [interpreter, self.script] if interpreter else [self.script]
+
+
+class FlatIO(Strict):
+    type: str
+    formats: list[str] = Field(default_factory=list)
+    format: str | None = None
+    recursive: bool = False
+
+    def names(self) -> list[str]:
+        found = [*self.formats, *([self.format] if self.format else [])]
+        return found or [self.type]
+
+
+class FlatExecution(Strict):
+    type: Literal["subprocess"] = Field(
+        "subprocess",
+        description="The flat form runs scripts; use schema_version 1.0 for other entry types.",
+    )
+    isolation: Literal["sandbox", "none"] = "sandbox"
+    timeout: float | None = Field(None, gt=0)
+    max_memory: Size = None
+
+
+class FlatManifest(Strict):
+    """Seed §5.1."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    type: str = "cli_tool"
+    version: str = "0.0.0"
+    author: str | None = None
+    license: str | None = None
+    entry_points: list[FlatEntryPoint] = Field(min_length=1)
+    inputs: list[FlatIO] = Field(default_factory=list)
+    outputs: list[FlatIO] = Field(default_factory=list)
+    dependencies: list[str] = Field(default_factory=list)
+    python: str | None = None
+    execution: FlatExecution = Field(default_factory=FlatExecution)
+    env: list[EnvVarItem] = Field(default_factory=list)
+
+    def cross_check(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """The flat form's one cross-field rule: capability names are unique."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        seen: set[str] = set()
+        for i, entry in enumerate(self.entry_points):
+            if entry.command in seen:
+                problems.append(
+                    (("entry_points", i, "command"), f"command '{entry.command}' is declared twice")
+                )
+            seen.add(entry.command)
+        return problems
+
+    def normalise(self) -> Manifest:
+        input_formats = _unique(n for io in self.inputs for n in io.names())
+        output_formats = _unique(n for io in self.outputs for n in io.names())
+        capabilities = [
+            Capability(
+                name=entry.command,
+                description=entry.description,
+                input_formats=input_formats,
+                output_formats=output_formats,
+                entry_point=EntryPoint(type="cli", command=entry.argv(), args=entry.args),
+                **{**entry.extras(), "tags": _unique([*entry.capabilities, *entry.tags])},
+            )
+            for entry in self.entry_points
+        ]
+        return Manifest(
+            name=self.name,
+            version=self.version,
+            description=self.description,
+            author=self.author,
+            license=self.license,
+            python_requires=self.python,
+            python_packages=self.dependencies,
+            sandbox=self.execution.isolation == "sandbox",
+            timeout=self.execution.timeout,
+            resources=Resources(max_memory=self.execution.max_memory),
+            env=self.env,
+            capabilities=capabilities,
+        )
+
+
+# ---- versioned form (seed §8.1) --------------------------------------------------------------
+
+
+class V1Plugin(Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    version: str = "0.0.0"
+    author: str | None = None
+    license: str | None = None
+
+
+class V1Capability(CapabilityExtras):
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    inputs: list[str] = Field(default_factory=list, description="Input formats, e.g. csv.")
+    outputs: list[str] = Field(default_factory=list, description="Output formats, e.g. json.")
+
+
+class V1EntryPoint(Strict):
+    capability: str
+    type: EntryType
+    command: str | list[str] | None = None
+    module: str | None = None
+    function: str | None = None
+    url: str | None = None
+    method: str | None = None
+    image: str | None = None
+    host: str | None = None
+    tool: str | None = None
+    args: dict[str, ArgSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> V1EntryPoint:
+        missing = [f for f in _REQUIRED_BY_TYPE[self.type] if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"a '{self.type}' entry point needs {' and '.join(missing)}")
+        return self
+
+    def entry(self) -> EntryPoint:
+        fields = self.model_dump(exclude={"capability", "command", "args"})
+        command = split_command(self.command) if self.command is not None else None
+        return EntryPoint(command=command, args=self.args, **fields)
+
+
+class V1Dependencies(Strict):
+    python: str | None = None
+    packages: list[str] = Field(default_factory=list)
+    system: list[str] = Field(default_factory=list)
+
+
+class V1Configuration(Strict):
+    timeout: float | None = Field(None, gt=0)
+    max_memory: Size = None
+    sandbox: bool = True
+    environment_variables: list[EnvVarItem] = Field(default_factory=list)
+
+
+class V1Manifest(Strict):
+    """Seed §8.1."""
+
+    schema_version: Literal["1.0"]
+    plugin: V1Plugin
+    capabilities: list[V1Capability] = Field(min_length=1)
+    entry_points: list[V1EntryPoint] = Field(min_length=1)
+    dependencies: V1Dependencies = Field(default_factory=V1Dependencies)
+    configuration: V1Configuration = Field(default_factory=V1Configuration)
+
+    def cross_check(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Problems between sections, as (path in the YAML, message)."""
+        names = [c.name for c in self.capabilities]
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        seen: dict[str, int] = {}
+        for i, name in enumerate(names):
+            if name in seen:
+                problems.append(
+                    (("capabilities", i, "name"), f"capability '{name}' is declared twice")
+                )
+            seen.setdefault(name, i)
+        bound: dict[str, int] = {}
+        for i, entry in enumerate(self.entry_points):
+            where = ("entry_points", i, "capability")
+            if entry.capability not in seen:
+                problems.append(
+                    (
+                        where,
+                        f"no capability named '{entry.capability}'; declared: {', '.join(names)}",
+                    )
+                )
+            elif entry.capability in bound:
+                problems.append(
+                    (
+                        where,
+                        f"capability '{entry.capability}' already has an entry "
+                        f"point (entry_points[{bound[entry.capability]}])",
+                    )
+                )
+            bound.setdefault(entry.capability, i)
+        for name, i in seen.items():
+            if name not in bound:
+                problems.append(
+                    (
+                        ("capabilities", i, "name"),
+                        f"capability '{name}' has no entry point; add one to entry_points",
+                    )
+                )
+        return problems
+
+    def normalise(self) -> Manifest:
+        entries = {e.capability: e.entry() for e in self.entry_points}
+        capabilities = [
+            Capability(
+                name=c.name,
+                description=c.description,
+                input_formats=c.inputs,
+                output_formats=c.outputs,
+                entry_point=entries[c.name],
+                **c.extras(),
+            )
+            for c in self.capabilities
+        ]
+        config = self.configuration
+        return Manifest(
+            name=self.plugin.name,
+            version=self.plugin.version,
+            description=self.plugin.description,
+            author=self.plugin.author,
+            license=self.plugin.license,
+            python_requires=self.dependencies.python,
+            python_packages=self.dependencies.packages,
+            system_packages=self.dependencies.system,
+            sandbox=config.sandbox,
+            timeout=config.timeout,
+            resources=Resources(max_memory=config.max_memory),
+            env=config.environment_variables,
+            capabilities=capabilities,
+        )
+
+
+def _unique(items: Any) -> list[str]:
+    return list(dict.fromkeys(items))

@@ -1,0 +1,167 @@
+"""Where a plugin comes from: parsing ``SOURCE[@REF]`` and fetching it with git.
+
+Every fetch is non-interactive (no credential prompts can hang a script), bounded in time,
+shallow unless configured otherwise, and pinned: the commit actually checked out is recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.errors import RetryableError, SourceError
+
+_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:(?!//)")
+_REMOTE_SCHEMES = ("https://", "http://", "ssh://", "git://", "file://")
+
+
+@dataclass(frozen=True)
+class PluginSource:
+    """A parsed source: what git fetches (``url``), what the user wrote, and the ref."""
+
+    url: str
+    display: str
+    ref: str | None = None
+    local_path: Path | None = None
+
+    def with_ref(self, ref: str | None) -> PluginSource:
+        return PluginSource(self.url, self.display, ref, self.local_path)
+
+
+@dataclass(frozen=True)
+class Checkout:
+    commit: str
+    ref: str | None
+
+
+def parse_source(text: str, cwd: Path | None = None) -> PluginSource:
+    """Split ``SOURCE@REF`` and classify SOURCE as a remote URL or a local folder.
+
+    The ref is whatever follows the last ``@`` after the last ``/``, so ``git@host:o/r`` has no
+    ref while ``git@host:o/r@v2`` and ``./tool@main`` do.
+    """
+    text = text.strip()
+    if not text:
+        raise SourceError("empty plugin source", hint="give a Git URL or a folder path")
+    if text.startswith("ext::") or "::" in text.split("/")[0]:
+        raise SourceError(
+            f"'{text}' uses a git transport Mark-1 does not allow",
+            hint="use an https://, ssh://, git@host:path or file:// URL, or a path",
+        )
+    base, ref = text, None
+    at = text.rfind("@")
+    is_scp_user = bool(_SCP_LIKE.match(text)) and at < text.index(":")
+    if at > 0 and at > text.rfind("/") and not is_scp_user:
+        base, ref = text[:at], text[at + 1 :] or None
+    if base.startswith(_REMOTE_SCHEMES) or _SCP_LIKE.match(base):
+        if base.startswith("file://"):
+            local = Path(base.removeprefix("file://"))
+            return PluginSource(base, base, ref, local)
+        return PluginSource(base, base, ref)
+    folder = Path(base).expanduser()
+    if not folder.is_absolute():
+        folder = (cwd or Path.cwd()) / folder
+    folder = folder.resolve()
+    if not folder.exists():
+        raise SourceError(
+            f"'{base}' is neither a Git URL nor an existing folder",
+            hint="use https://host/owner/repo, git@host:owner/repo, file:///path or a local path",
+        )
+    return PluginSource(folder.as_uri(), str(folder), ref, folder)
+
+
+def git_env() -> dict[str, str]:
+    """The host environment with every way git could stop to ask a question turned off."""
+    env = dict(os.environ)
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["GCM_INTERACTIVE"] = "never"
+    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+    return env
+
+
+def fetch(source: PluginSource, dest: Path, *, depth: int, timeout: float) -> Checkout:
+    """Fetch ``source`` into the empty folder ``dest`` and check out its ref (or default branch)."""
+    import git
+
+    if source.local_path is not None and not _inside_work_tree(source.local_path):
+        raise SourceError(
+            f"{source.local_path} is not a Git repository",
+            hint="run `git init && git add -A && git commit -m init` there, "
+            "or use `mark1 plugin link PATH` for a folder under development",
+        )
+    dest.mkdir(parents=True, exist_ok=True)
+    runner = git.Git(str(dest))
+    shallow = [f"--depth={depth}"] if depth > 0 else []
+
+    def run(*args: str) -> str:
+        try:
+            out: str = runner.execute(
+                ["git", *args], env=git_env(), kill_after_timeout=timeout, stdout_as_string=True
+            )
+            return out
+        except git.GitCommandError as exc:
+            if exc.status == -9 or "Timeout" in str(exc.stderr):
+                raise RetryableError(
+                    f"git {args[0]} of {source.display} took longer than {timeout:g} s",
+                    hint="check the network, or raise `mark1 config set install.clone_timeout`",
+                ) from exc
+            raise _explain(source, exc) from exc
+
+    if source.ref is None:
+        run("clone", "--quiet", "--no-tags", *shallow, "--", source.url, ".")
+        branch = run("rev-parse", "--abbrev-ref", "HEAD").strip()
+        ref = None if branch == "HEAD" else branch
+    else:
+        run("init", "--quiet")
+        run("remote", "add", "origin", source.url)
+        try:
+            run("fetch", "--quiet", "--no-tags", *shallow, "origin", source.ref)
+            target = "FETCH_HEAD"
+        except SourceError:
+            # Some servers refuse to send a bare (possibly abbreviated) commit id: fetch it all.
+            run("fetch", "--quiet", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*")
+            target = _find_commit(run, source)
+        run("checkout", "--quiet", "--detach", target)
+        ref = source.ref
+    commit = run("rev-parse", "HEAD").strip()
+    return Checkout(commit=commit, ref=ref)
+
+
+def _find_commit(run: Callable[..., str], source: PluginSource) -> str:
+    for candidate in (source.ref, f"origin/{source.ref}"):
+        try:
+            return run("rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}").strip()
+        except SourceError:
+            continue
+    raise SourceError(
+        f"could not fetch {source.display} at {source.ref}",
+        hint=f"'{source.ref}' is not a branch, tag or commit of {source.display}",
+    )
+
+
+def _inside_work_tree(folder: Path) -> bool:
+    return any((p / ".git").exists() for p in (folder, *folder.parents))
+
+
+def _explain(source: PluginSource, exc: Exception) -> SourceError:
+    stderr = str(getattr(exc, "stderr", "") or exc).strip()
+    lines = [ln.strip().removeprefix("stderr:").strip(" '") for ln in stderr.splitlines()]
+    lines = [ln for ln in lines if ln]
+    detail = lines[-1] if lines else "git failed"
+    hint = "check the URL and that the repository exists"
+    low = stderr.lower()
+    if source.ref and (
+        "couldn't find remote ref" in low
+        or "did not match" in low
+        or "not our ref" in low
+        or "unknown revision" in low
+    ):
+        hint = f"'{source.ref}' is not a branch, tag or commit of {source.display}"
+    elif "authentication" in low or "could not read username" in low or "permission denied" in low:
+        hint = "the repository needs credentials: set up an SSH key or a git credential helper"
+    elif "could not resolve host" in low or "unable to access" in low:
+        hint = "the host cannot be reached: check the network or the URL"
+    return SourceError(f"could not fetch {source.display}: {detail}", hint=hint)

@@ -1,0 +1,1 @@
+"""Running things and remembering that they ran: runs, steps and (later) whole workflows."""
