@@ -1,0 +1,1 @@
+"""The ``mark1`` command line. Command modules are imported only when their command runs."""

@@ -1,0 +1,85 @@
+"""Entry point of ``mark1``: the command table and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from assistant import __version__
+from assistant.cli.lazy import LazyGroup
+
+COMMANDS = {
+    "init": (
+        "assistant.cli.init_cmd:init",
+        "Create the workspace and show where everything lives.",
+    ),
+    "config": (
+        "assistant.cli.config_cmd:config",
+        "Read and change settings (get, set, list, path).",
+    ),
+    "plugin": (
+        "assistant.cli.plugin_cmd:plugin",
+        "Install, update, link, inspect and remove plugins.",
+    ),
+    "capabilities": (
+        "assistant.cli.capabilities_cmd:capabilities",
+        "List and search what installed plugins can do.",
+    ),
+    "run": ("assistant.cli.run_cmd:run", "Run one capability: mark1 run PLUGIN.CAPABILITY -i k=v."),
+    "runs": ("assistant.cli.runs_cmd:runs", "Show past runs and their results."),
+}
+
+EPILOG = """\b
+Examples:
+  mark1 init --workspace ~/my-workspace
+  mark1 plugin install https://github.com/user/image-processor@v1.2
+  mark1 capabilities list
+  mark1 run csv-summary.summarize -i file=sales.csv --json
+
+Exit codes: 0 ok, 1 the run failed, 2 fix your input, 3 the plugin needs fixing,
+4 temporary problem (try again), 130 interrupted."""
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "-V", "--version", prog_name="mark1")
+def cli() -> None:
+    """Mark-1 turns any Git repository into a plugin and runs its capabilities.
+
+    Every command that prints data takes --json; set MARK1_HOME to keep all of Mark-1's files
+    in one folder, NO_COLOR to turn colour off.
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and turn every failure into a message and a meaningful exit code."""
+    from assistant.errors import Mark1Error
+
+    try:
+        cli.main(args=argv, prog_name="mark1", standalone_mode=False)
+    except Mark1Error as exc:
+        _fail(exc.render(), exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        _fail("interrupted", 130)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    sys.exit(0)
+
+
+def _fail(text: str, code: int) -> None:
+    color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+    prefix = click.style("error:", fg="red", bold=True) if color else "error:"
+    click.echo(f"{prefix} {text}", err=True)
+    sys.exit(code)

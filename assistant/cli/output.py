@@ -1,0 +1,93 @@
+"""Shared output and plumbing for commands: JSON, tables, progress, confirmation, asyncio.
+
+Humans at a terminal get colour, tables and spinners; pipes and scripts get plain text (or
+JSON with --json) and never a prompt they cannot answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+
+from assistant.errors import UserError
+
+T = TypeVar("T")
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+yes_option = click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+
+
+def color_enabled(stream: Any = None) -> bool:
+    stream = stream or sys.stdout
+    return "NO_COLOR" not in os.environ and stream.isatty()
+
+
+def run_async(coro: Awaitable[T]) -> T:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+    """A rich table on a terminal, aligned plain columns elsewhere."""
+    if color_enabled():
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(*headers, title=title, title_justify="left", header_style="bold")
+        for row in rows:
+            t.add_row(*("" if v is None else str(v) for v in row))
+        Console().print(t)
+        return
+    cells = [list(headers)] + [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    if title:
+        click.echo(title)
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+@contextmanager
+def progress(quiet: bool = False) -> Iterator[Callable[[str], None]]:
+    """A reporter for long work: a spinner on a terminal, one line per stage otherwise."""
+    if quiet:
+        yield lambda _msg: None
+        return
+    if not color_enabled(sys.stderr):
+        yield lambda msg: click.echo(f"... {msg}", err=True)
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status("starting") as status:
+        last: list[str] = []
+
+        def report(msg: str) -> None:
+            if last:
+                console.print(f"[green]✓[/] {last[0]}")
+                last.clear()
+            last.append(msg)
+            status.update(msg)
+
+        yield report
+        if last:
+            console.print(f"[green]✓[/] {last[0]}")
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask before doing something destructive; scripts must pass --yes instead."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UserError(f"{question} (needs confirmation)", hint="pass --yes to confirm in scripts")
+    if not click.confirm(question, default=False):
+        raise click.exceptions.Abort()

@@ -1,0 +1,270 @@
+"""``mark1 plugin``: the plugin lifecycle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from assistant.cli.context import session
+from assistant.cli.output import (
+    confirm,
+    echo_json,
+    json_option,
+    progress,
+    run_async,
+    table,
+    yes_option,
+)
+
+if TYPE_CHECKING:
+    from assistant.plugins.registry import PluginRecord
+
+
+@click.group()
+def plugin() -> None:
+    """Install, update, link, inspect and remove plugins.
+
+    \b
+    A plugin is a Git repository with a mark1.plugin.yml at its root. Each plugin
+    gets its own environment (a uv-built venv, node_modules) so plugins never clash.
+    """
+
+
+def _print_record(record: PluginRecord, as_json: bool, verb: str) -> None:
+    if as_json:
+        echo_json(record.summary() | {"notes": record.environment.get("notes", [])})
+        return
+    where = (
+        record.source_path if record.linked else f"{record.source} @ {(record.commit or '')[:12]}"
+    )
+    click.echo(f"{verb} {record.name} {record.manifest.version} ({where})")
+    for cap in record.manifest.capabilities:
+        click.echo(f"  {record.name}.{cap.name}  {cap.description}")
+    for note in record.environment.get("notes", []):
+        click.echo(f"  note: {note}")
+
+
+@plugin.command()
+@click.argument("source")
+@click.option("--force", is_flag=True, help="Re-install even if a plugin of that name exists.")
+@json_option
+def install(source: str, force: bool, as_json: bool) -> None:
+    """Install a plugin from SOURCE[@REF].
+
+    \b
+    SOURCE is an https/ssh Git URL (https://host/owner/repo, git@host:owner/repo),
+    a file:// URL or a local folder that is a Git repository. REF is a branch, tag or
+    commit; the commit actually installed is recorded. Nothing is registered unless
+    everything (fetch, environment, validation) succeeds.
+
+    \b
+    Examples:
+      mark1 plugin install https://github.com/user/image-processor
+      mark1 plugin install ./examples/csv-summary@main
+    """
+    from assistant.plugins.installer import Installer
+
+    async def go() -> PluginRecord:
+        async with session() as (settings, store):
+            with progress(quiet=as_json) as report:
+                return await Installer(store, settings, report).install(source, force=force)
+
+    _print_record(run_async(go()), as_json, "installed")
+
+
+@plugin.command()
+@click.argument("name")
+@click.option("--ref", help="Branch, tag or commit to move to (default: the one installed from).")
+@click.option("--force", is_flag=True, help="Rebuild even if the commit is unchanged.")
+@json_option
+def update(name: str, ref: str | None, force: bool, as_json: bool) -> None:
+    """Fetch NAME again and switch to the new version once it validates.
+
+    The old version stays active until the new one is fully installed.
+    """
+    from assistant.plugins.installer import Installer
+
+    async def go() -> tuple[PluginRecord, bool]:
+        async with session() as (settings, store):
+            with progress(quiet=as_json) as report:
+                return await Installer(store, settings, report).update(name, ref, force=force)
+
+    record, changed = run_async(go())
+    if as_json:
+        echo_json(record.summary() | {"changed": changed})
+    elif changed:
+        _print_record(record, False, "updated")
+    else:
+        click.echo(f"{name} is up to date ({(record.commit or '')[:12]})")
+
+
+@plugin.command()
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@json_option
+def link(path: Path, as_json: bool) -> None:
+    """Use the plugin in folder PATH in place, for development.
+
+    Edits to its code and mark1.plugin.yml take effect on the next run; run link again
+    after changing its dependencies. `mark1 plugin remove` never deletes PATH.
+    """
+    from assistant.plugins.installer import Installer
+
+    async def go() -> PluginRecord:
+        async with session() as (settings, store):
+            with progress(quiet=as_json) as report:
+                return await Installer(store, settings, report).link(path)
+
+    _print_record(run_async(go()), as_json, "linked")
+
+
+@plugin.command()
+@click.argument("name")
+@yes_option
+@json_option
+def remove(name: str, yes: bool, as_json: bool) -> None:
+    """Remove NAME: its files and environment go, its run history stays."""
+    from assistant.plugins.installer import Installer
+
+    confirm(f"Remove plugin '{name}' and its environment?", yes)
+
+    async def go() -> PluginRecord:
+        async with session() as (settings, store):
+            return await Installer(store, settings).remove(name)
+
+    record = run_async(go())
+    if as_json:
+        echo_json({"removed": record.name})
+    else:
+        click.echo(f"removed {record.name}")
+
+
+@plugin.command("list")
+@json_option
+def list_(as_json: bool) -> None:
+    """Installed plugins."""
+    from assistant.plugins import registry
+
+    async def go() -> list[PluginRecord]:
+        async with session() as (_, store):
+            return await registry.list_plugins(store)
+
+    records = run_async(go())
+    if as_json:
+        echo_json([r.summary() for r in records])
+        return
+    if not records:
+        click.echo("No plugins installed. Try: mark1 plugin install SOURCE")
+        return
+    table(
+        ["plugin", "version", "capabilities", "enabled", "source"],
+        [
+            (
+                r.name,
+                r.manifest.version,
+                len(r.manifest.capabilities),
+                "yes" if r.enabled else "no",
+                f"{r.source} (linked)" if r.linked else f"{r.source} @ {(r.commit or '')[:12]}",
+            )
+            for r in records
+        ],
+    )
+
+
+@plugin.command()
+@click.argument("name")
+@json_option
+def info(name: str, as_json: bool) -> None:
+    """Everything about NAME: source, commit, paths, environment, capabilities."""
+    from assistant.plugins import registry
+
+    async def go() -> PluginRecord:
+        async with session() as (_, store):
+            return await registry.require_plugin(store, name)
+
+    record = run_async(go())
+    if as_json:
+        echo_json(
+            record.summary()
+            | {
+                "manifest": record.manifest.model_dump(mode="json"),
+                "environment_report": record.environment,
+            }
+        )
+        return
+    summary = record.summary()
+    for key in (
+        "name",
+        "version",
+        "description",
+        "source",
+        "ref",
+        "commit",
+        "linked",
+        "enabled",
+        "source_path",
+        "environment",
+    ):
+        click.echo(f"{key:<12} {summary[key]}")
+    click.echo("capabilities:")
+    for cap in record.manifest.capabilities:
+        params = ", ".join((cap.parameters or {}).get("properties", {})) or "any inputs"
+        click.echo(f"  {cap.name} [{cap.entry_point.type}, {cap.side_effects}] ({params})")
+        if cap.description:
+            click.echo(f"      {cap.description}")
+    for note in record.environment.get("notes", []):
+        click.echo(f"note: {note}")
+
+
+def _toggle(name: str, enabled: bool) -> None:
+    from assistant.plugins import registry
+
+    async def go() -> PluginRecord:
+        async with session() as (_, store):
+            return await registry.set_enabled(store, name, enabled)
+
+    record = run_async(go())
+    click.echo(f"{record.name} {'enabled' if enabled else 'disabled'}")
+
+
+@plugin.command()
+@click.argument("name")
+def enable(name: str) -> None:
+    """Let NAME's capabilities run again."""
+    _toggle(name, True)
+
+
+@plugin.command()
+@click.argument("name")
+def disable(name: str) -> None:
+    """Keep NAME installed but refuse to run its capabilities."""
+    _toggle(name, False)
+
+
+@plugin.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@json_option
+def validate(path: Path, as_json: bool) -> None:
+    """Check a manifest (or a folder's mark1.plugin.yml) without installing anything."""
+    from assistant.errors import ManifestError
+    from assistant.plugins.manifest_loader import find_manifest, load_manifest
+
+    manifest_path = find_manifest(path) if path.is_dir() else path
+    if manifest_path is None:
+        raise ManifestError(f"{path} has no mark1.plugin.yml")
+    manifest = load_manifest(manifest_path)
+    if as_json:
+        echo_json(manifest.model_dump(mode="json"))
+        return
+    names = ", ".join(c.name for c in manifest.capabilities)
+    click.echo(f"{manifest_path}: valid; plugin '{manifest.name}' with capabilities: {names}")
+
+
+@plugin.command()
+def schema() -> None:
+    """Print the JSON Schema of mark1.plugin.yml (both forms), for editors and CI."""
+    from assistant.plugins.manifest_loader import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))

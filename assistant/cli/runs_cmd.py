@@ -1,0 +1,86 @@
+"""``mark1 runs``: the record of what ran."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from assistant.cli.context import session
+from assistant.cli.output import echo_json, json_option, run_async, table
+from assistant.errors import NotFoundError
+
+
+@click.group()
+def runs() -> None:
+    """Show past runs and their results."""
+
+
+@runs.command("list")
+@click.option("-n", "--limit", default=20, show_default=True, help="How many, newest first.")
+@json_option
+def list_(limit: int, as_json: bool) -> None:
+    """Recent runs."""
+    from assistant.workflow.runs import list_runs
+
+    async def go() -> list[dict[str, Any]]:
+        async with session() as (_, store):
+            return await list_runs(store, limit)
+
+    found = run_async(go())
+    if as_json:
+        echo_json(found)
+        return
+    if not found:
+        click.echo("No runs yet.")
+        return
+    table(
+        ["run", "target", "status", "started", "seconds"],
+        [
+            (
+                r["id"],
+                r["target"],
+                r["status"],
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["started_at"])),
+                f"{r['finished_at'] - r['started_at']:.2f}" if r["finished_at"] else "-",
+            )
+            for r in found
+        ],
+    )
+
+
+@runs.command()
+@click.argument("run_id")
+@json_option
+def show(run_id: str, as_json: bool) -> None:
+    """One run with its steps, outputs, files and the tail of its logs (RUN_ID may be a prefix)."""
+    from assistant.workflow.runs import get_run
+
+    async def go() -> dict[str, Any] | None:
+        async with session() as (_, store):
+            return await get_run(store, run_id)
+
+    run = run_async(go())
+    if run is None:
+        raise NotFoundError(f"no single run matches '{run_id}'", hint="`mark1 runs list`")
+    if as_json:
+        echo_json(run)
+        return
+    click.echo(f"run {run['id']}: {run['target']} {run['status']}")
+    click.echo(f"  workdir: {run['workdir']}")
+    if run["error"]:
+        click.echo(f"  error: {run['error']}")
+    for step in run["steps"]:
+        click.echo(
+            f"  step {step['name']} ({step['plugin']}): {step['status']}, exit {step['exit_code']}"
+        )
+        click.echo(f"    command: {' '.join(step['command'] or [])}")
+        for key, value in (step["outputs"] or {}).items():
+            click.echo(f"    output {key}: {value}")
+        for path in step["artifacts"]:
+            click.echo(f"    file: {path}")
+        if step["stderr_tail"]:
+            click.echo("    stderr (tail):")
+            for line in step["stderr_tail"].splitlines()[-10:]:
+                click.echo(f"      {line}")

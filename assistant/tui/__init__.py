@@ -1,0 +1,1 @@
+"""The Textual front end of ``mark1-assistant``."""

@@ -1,0 +1,291 @@
+"""Installing, updating, linking and removing real git repositories through the CLI."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from assistant import paths
+from tests.conftest import CSV_PLUGIN_MANIFEST, CSV_PLUGIN_SCRIPT, CliResult, Repo
+
+Cli = Callable[..., CliResult]
+
+
+def installed(cli: Cli) -> dict[str, dict]:
+    result = cli("plugin", "list", "--json")
+    assert result.code == 0, result.err
+    return {p["name"]: p for p in json.loads(result.out)}
+
+
+def version_dirs(name: str) -> list[Path]:
+    root = paths.plugins_dir() / name
+    return sorted(root.iterdir()) if root.exists() else []
+
+
+def leftovers() -> list[Path]:
+    """Everything under the plugins folder except the (empty) staging area."""
+    root = paths.plugins_dir()
+    if not root.exists():
+        return []
+    staged = list(paths.staging_dir().iterdir()) if paths.staging_dir().exists() else []
+    return [p for p in root.iterdir() if p.name != ".staging"] + staged
+
+
+def test_install_records_commit_and_capabilities(csv_plugin: Repo, cli: Cli) -> None:
+    """A plain install pins the checked-out commit and registers every capability."""
+    result = cli("plugin", "install", str(csv_plugin.path), "--json")
+    assert result.code == 0, result.err
+    info = json.loads(result.out)
+    assert info["commit"] == csv_plugin.head
+    assert info["ref"] == "main"
+    assert info["capabilities"] == ["count"]
+    assert Path(info["environment"], "bin", "python").exists()
+    caps = json.loads(cli("capabilities", "list", "--json").out)
+    assert [c["qualified_name"] for c in caps] == ["csvtool.count"]
+    assert caps[0]["input_formats"] == ["csv"]
+
+
+def test_install_at_tag_and_commit(csv_plugin: Repo, cli: Cli) -> None:
+    """SOURCE@REF installs exactly that tag or commit, not the branch head."""
+    first = csv_plugin.head
+    csv_plugin.commit({"NOTES.md": "v2"}, "second", tag="v2")
+    result = cli("plugin", "install", f"{csv_plugin.path}@{first}", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["commit"] == first
+    result = cli("plugin", "install", "--force", f"{csv_plugin.path}@v2", "--json")
+    assert json.loads(result.out)["commit"] == csv_plugin.head
+    assert json.loads(result.out)["ref"] == "v2"
+    assert len(version_dirs("csvtool")) == 1, "the replaced version's files are deleted"
+
+
+def test_unknown_ref_is_explained(csv_plugin: Repo, cli: Cli) -> None:
+    result = cli("plugin", "install", f"{csv_plugin.path}@no-such-branch")
+    assert result.code == 2
+    assert "'no-such-branch' is not a branch, tag or commit" in result.err
+    assert leftovers() == []
+
+
+def test_second_install_needs_force(csv_plugin: Repo, cli: Cli) -> None:
+    assert cli("plugin", "install", str(csv_plugin.path)).code == 0
+    again = cli("plugin", "install", str(csv_plugin.path))
+    assert again.code == 2
+    assert "already installed" in again.err and "plugin update csvtool" in again.err
+
+
+def test_repo_without_manifest_gets_a_clear_message(
+    make_repo: Callable[..., Repo], cli: Cli
+) -> None:
+    repo = make_repo("bare", {"tool.py": "print('hi')\n"})
+    result = cli("plugin", "install", str(repo.path))
+    assert result.code == 2
+    assert "has no mark1.plugin.yml" in result.err and "mark1 plugin schema" in result.err
+    assert leftovers() == [] and installed(cli) == {}
+
+
+def test_folder_that_is_not_a_repo(tmp_path: Path, cli: Cli) -> None:
+    (tmp_path / "loose").mkdir()
+    result = cli("plugin", "install", str(tmp_path / "loose"))
+    assert result.code == 2 and "not a Git repository" in result.err and "plugin link" in result.err
+
+
+def test_failed_dependency_install_leaves_nothing(make_repo: Callable[..., Repo], cli: Cli) -> None:
+    """uv cannot satisfy a dependency: no registry row, no folder, no environment."""
+    manifest = CSV_PLUGIN_MANIFEST.replace(
+        "entry_points:", 'dependencies:\n  packages: ["./no-such-local-package"]\nentry_points:'
+    )
+    repo = make_repo("broken", {"mark1.plugin.yml": manifest, "count.py": CSV_PLUGIN_SCRIPT})
+    result = cli("plugin", "install", str(repo.path))
+    assert result.code == 3, result.err
+    assert "uv pip" in result.err and "failed" in result.err
+    assert installed(cli) == {} and leftovers() == []
+    with sqlite3.connect(paths.db_path()) as db:
+        assert db.execute("SELECT count(*) FROM plugins").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM plugin_versions").fetchone()[0] == 0
+
+
+def test_missing_program_or_script_fails_validation(
+    make_repo: Callable[..., Repo], cli: Cli
+) -> None:
+    """Entry points are checked before registering: unknown programs and missing scripts."""
+    no_program = CSV_PLUGIN_MANIFEST.replace("command: python count.py", "command: no-such-tool")
+    repo = make_repo("noprog", {"mark1.plugin.yml": no_program, "count.py": CSV_PLUGIN_SCRIPT})
+    result = cli("plugin", "install", str(repo.path))
+    assert result.code == 3 and "'no-such-tool'" in result.err
+    no_script = CSV_PLUGIN_MANIFEST.replace("count.py", "missing.py")
+    repo = make_repo("noscript", {"mark1.plugin.yml": no_script})
+    result = cli("plugin", "install", str(repo.path))
+    assert result.code == 3 and "'missing.py'" in result.err
+    assert installed(cli) == {} and leftovers() == []
+
+
+def test_broken_manifest_points_into_the_source(make_repo: Callable[..., Repo], cli: Cli) -> None:
+    repo = make_repo(
+        "typo", {"mark1.plugin.yml": CSV_PLUGIN_MANIFEST.replace("type: cli", "type: clii")}
+    )
+    result = cli("plugin", "install", str(repo.path))
+    assert result.code == 2
+    assert f"{repo.path}@{repo.head[:12]}:mark1.plugin.yml:" in result.err
+    assert "'cli'" in result.err
+    assert leftovers() == []
+
+
+def test_update_switches_version_and_keeps_old_until_new_validates(
+    csv_plugin: Repo, cli: Cli, tmp_path: Path
+) -> None:
+    """A good update replaces the version; a broken one leaves the old one active and runnable."""
+    assert cli("plugin", "install", str(csv_plugin.path)).code == 0
+    same = cli("plugin", "update", "csvtool")
+    assert same.code == 0 and "up to date" in same.out
+
+    csv_plugin.commit({"mark1.plugin.yml": CSV_PLUGIN_MANIFEST.replace("1.0.0", "1.1.0")}, "v1.1")
+    result = cli("plugin", "update", "csvtool", "--json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["changed"] and data["version"] == "1.1.0" and data["commit"] == csv_plugin.head
+    assert len(version_dirs("csvtool")) == 1
+
+    good = csv_plugin.head
+    csv_plugin.commit(
+        {"mark1.plugin.yml": "schema_version: '1.0'\nplugin: {name: csvtool}\n"}, "bad"
+    )
+    result = cli("plugin", "update", "csvtool")
+    assert result.code == 2 and "capabilities" in result.err
+    assert installed(cli)["csvtool"]["commit"] == good
+    assert len(version_dirs("csvtool")) == 1
+    data_file = tmp_path / "d.csv"
+    data_file.write_text("a\n1\n2\n")
+    run = cli("run", "csvtool.count", "-i", f"file={data_file}", "--json")
+    assert run.code == 0 and json.loads(run.out)["outputs"]["rows"] == 2
+
+
+def test_update_to_an_older_ref(csv_plugin: Repo, cli: Cli) -> None:
+    first = csv_plugin.head
+    csv_plugin.commit({"README.md": "more"}, "later")
+    assert cli("plugin", "install", str(csv_plugin.path)).code == 0
+    result = cli("plugin", "update", "csvtool", "--ref", first, "--json")
+    assert result.code == 0 and json.loads(result.out)["commit"] == first
+
+
+def test_remove_deletes_files_but_keeps_history(csv_plugin: Repo, cli: Cli, tmp_path: Path) -> None:
+    assert cli("plugin", "install", str(csv_plugin.path)).code == 0
+    data_file = tmp_path / "d.csv"
+    data_file.write_text("a\n1\n")
+    assert cli("run", "csvtool.count", "-i", f"file={data_file}").code == 0
+    refused = cli("plugin", "remove", "csvtool")
+    assert refused.code == 2 and "--yes" in refused.err, "scripts must confirm explicitly"
+    assert cli("plugin", "remove", "csvtool", "--yes").code == 0
+    assert installed(cli) == {} and leftovers() == []
+    history = json.loads(cli("runs", "list", "--json").out)
+    assert [r["target"] for r in history] == ["csvtool.count"]
+    assert cli("run", "csvtool.count", "-i", f"file={data_file}").code == 2
+    assert cli("plugin", "install", str(csv_plugin.path)).code == 0, "re-install after remove"
+    assert "csvtool" in installed(cli)
+
+
+def test_link_follows_the_folder(tmp_path: Path, cli: Cli) -> None:
+    """A linked plugin runs its folder's current code and manifest; remove leaves the folder."""
+    folder = tmp_path / "dev-plugin"
+    folder.mkdir()
+    (folder / "mark1.plugin.yml").write_text(CSV_PLUGIN_MANIFEST)
+    (folder / "count.py").write_text(CSV_PLUGIN_SCRIPT)
+    data_file = tmp_path / "d.csv"
+    data_file.write_text("a\n1\n2\n3\n")
+    assert cli("plugin", "link", str(folder)).code == 0
+    first = cli("run", "csvtool.count", "-i", f"file={data_file}", "--json")
+    assert json.loads(first.out)["outputs"]["rows"] == 3
+    (folder / "count.py").write_text(CSV_PLUGIN_SCRIPT.replace('{"rows"', '{"lines"'))
+    (folder / "mark1.plugin.yml").write_text(
+        CSV_PLUGIN_MANIFEST.replace("name: count", "name: tally").replace(
+            "capability: count", "capability: tally"
+        )
+    )
+    second = cli("run", "csvtool.tally", "-i", f"file={data_file}", "--json")
+    assert second.code == 0, second.err
+    assert json.loads(second.out)["outputs"]["lines"] == 3
+    assert cli("plugin", "update", "csvtool").code == 2, "linked plugins are not fetched"
+    assert cli("plugin", "remove", "csvtool", "-y").code == 0
+    assert (folder / "count.py").exists() and leftovers() == []
+
+
+def test_disable_and_enable(csv_plugin: Repo, cli: Cli, tmp_path: Path) -> None:
+    assert cli("plugin", "install", str(csv_plugin.path)).code == 0
+    data_file = tmp_path / "d.csv"
+    data_file.write_text("a\n1\n")
+    assert cli("plugin", "disable", "csvtool").code == 0
+    refused = cli("run", "csvtool.count", "-i", f"file={data_file}")
+    assert refused.code == 2 and "disabled" in refused.err
+    assert installed(cli)["csvtool"]["enabled"] is False
+    assert cli("plugin", "enable", "csvtool").code == 0
+    assert cli("run", "csvtool.count", "-i", f"file={data_file}").code == 0
+
+
+def test_info_shows_parameters(csv_plugin: Repo, cli: Cli) -> None:
+    assert cli("plugin", "install", str(csv_plugin.path)).code == 0
+    info = cli("plugin", "info", "csvtool")
+    assert info.code == 0 and "count [cli, writes-workspace] (file, out)" in info.out
+    missing = cli("plugin", "info", "nope")
+    assert missing.code == 2 and "installed: csvtool" in missing.err
+
+
+PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "greeter-tool"
+version = "0.1.0"
+
+[project.scripts]
+greeter = "greeter:main"
+
+[tool.setuptools]
+py-modules = ["greeter"]
+"""
+
+GREETER = """\
+import argparse, json
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--name", default="world")
+    p.add_argument("--shout", action="store_true")
+    a = p.parse_args()
+    text = f"hello {a.name}"
+    print(json.dumps({"greeting": text.upper() if a.shout else text}))
+"""
+
+GREETER_MANIFEST = """\
+schema_version: "1.0"
+plugin: {name: greeter}
+capabilities:
+  - name: greet
+    side_effects: read-only
+    parameters:
+      type: object
+      properties:
+        name: {type: string}
+        shout: {type: boolean, default: false}
+entry_points:
+  - {capability: greet, type: cli, command: greeter}
+"""
+
+
+def test_python_project_is_installed_into_its_own_environment(
+    make_repo: Callable[..., Repo], cli: Cli
+) -> None:
+    """A pyproject-based repo is pip-installed into the plugin's venv; its console script runs."""
+    repo = make_repo(
+        "greeter",
+        {"pyproject.toml": PYPROJECT, "greeter.py": GREETER, "mark1.plugin.yml": GREETER_MANIFEST},
+    )
+    result = cli("plugin", "install", str(repo.path), "--json")
+    assert result.code == 0, result.err
+    env = Path(json.loads(result.out)["environment"])
+    assert (env / "bin" / "greeter").exists()
+    run = cli("run", "greet", "-i", "name=mark", "-i", "shout=yes", "--json")
+    assert run.code == 0, run.err
+    data = json.loads(run.out)
+    assert data["outputs"] == {"greeting": "HELLO MARK"}
+    assert data["command"][0] == str(env / "bin" / "greeter")
