@@ -147,24 +147,26 @@ def _collect_outputs(
         result.outputs["stdout"] = text
     for produced in spec.produces:
         pattern = _fill(produced["path"], inputs)
-        matches = sorted(glob.glob(str(workdir / pattern)))
-        if not matches:
+        matches = []
+        if pattern is not None:
+            matches = [m for m in sorted(glob.glob(str(workdir / pattern))) if os.path.isfile(m)]
+        if pattern is None or not matches:
             if produced.get("required", True):
                 result.status = "failed"
-                result.error = f"declared output '{produced['name']}' ({pattern}) was not produced"
+                shown = pattern or produced["path"]
+                result.error = f"declared output '{produced['name']}' ({shown}) was not produced"
             continue
         result.artifacts += matches
         has_glob = any(ch in pattern for ch in "*?[")
         result.outputs[produced["name"]] = matches if has_glob else matches[0]
 
 
-class _Blank(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
-def _fill(template: str, inputs: dict[str, Any]) -> str:
-    return string.Formatter().vformat(template, (), _Blank(inputs))
+def _fill(template: str, inputs: dict[str, Any]) -> str | None:
+    """``"{out}"`` with the inputs filled in; None when a named input was not given."""
+    names = [field for _, field, _, _ in string.Formatter().parse(template) if field]
+    if any(inputs.get(name) in (None, "") for name in names):
+        return None
+    return template.format_map({name: inputs[name] for name in names}) or None
 
 
 def _last_line(stderr: str) -> str:

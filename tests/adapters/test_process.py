@@ -1,0 +1,89 @@
+"""Child processes: streaming, bounded capture, and killing the whole group."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from adapters import process
+from adapters.process import run_process
+
+ENV = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_lines_are_streamed_as_they_come(tmp_path: Path) -> None:
+    seen: list[tuple[str, str]] = []
+    script = "import sys; print('one'); print('two', file=sys.stderr); print('three')"
+    done = await run_process(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=ENV,
+        timeout=30,
+        on_line=lambda s, t: seen.append((s, t)),
+    )
+    assert done.exit_code == 0 and done.stdout == "one\nthree\n" and done.stderr == "two\n"
+    assert [t for s, t in seen if s == "stdout"] == ["one", "three"]
+
+
+async def test_timeout_kills_the_process_and_its_background_children(tmp_path: Path) -> None:
+    """A plugin that ignores SIGTERM and leaves a child behind is still gone after the limit."""
+    pid_file = tmp_path / "child.pid"
+    script = (
+        "import signal, subprocess, sys, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        f"child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "print('started', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    done = await run_process(
+        [sys.executable, "-c", script], cwd=tmp_path, env=ENV, timeout=1.5, kill_grace=0.2
+    )
+    assert done.timed_out and done.stdout == "started\n"
+    child = int(pid_file.read_text())
+    for _ in range(100):
+        if not alive(child):
+            break
+        await asyncio.sleep(0.05)
+    assert not alive(child)
+
+
+async def test_cancellation_kills_the_group(tmp_path: Path) -> None:
+    started = asyncio.Event()
+    pids: list[int] = []
+
+    def on_start(pid: int) -> None:
+        pids.append(pid)
+        started.set()
+
+    task = asyncio.create_task(
+        run_process(
+            ["sleep", "600"], cwd=tmp_path, env=ENV, timeout=60, kill_grace=0.2, on_start=on_start
+        )
+    )
+    await asyncio.wait_for(started.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not alive(pids[0])
+
+
+async def test_huge_output_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(process, "STDOUT_LIMIT", 1000)
+    script = "import sys; sys.stdout.write('x' * 100000 + '\\n' + 'y' * 5000)"
+    done = await run_process(
+        [sys.executable, "-c", script], cwd=tmp_path, env=ENV, timeout=30, on_line=lambda s, t: None
+    )
+    assert done.exit_code == 0 and done.stdout_truncated and len(done.stdout) == 1000
