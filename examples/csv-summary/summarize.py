@@ -3,8 +3,10 @@
 import argparse
 import csv
 import json
+import os
 import statistics
 import sys
+from collections import Counter
 
 
 def number(text):
@@ -23,10 +25,14 @@ def summarise(path, delimiter):
         numbers = [n for n in map(number, values) if n is not None]
         column = {"missing": len(rows) - len(values), "distinct": len(set(values))}
         if values and len(numbers) == len(values):
-            column.update(type="number", min=min(numbers), max=max(numbers),
-                          mean=round(statistics.fmean(numbers), 6))
+            column.update(
+                type="number",
+                min=min(numbers),
+                max=max(numbers),
+                mean=round(statistics.fmean(numbers), 6),
+            )
         else:
-            column.update(type="text", top=max(set(values), key=values.count) if values else None)
+            column.update(type="text", top=Counter(values).most_common(1)[0][0] if values else None)
         columns[name] = column
     return {"file": path, "rows": len(rows), "columns": columns}
 
@@ -43,6 +49,7 @@ def main():
         print(f"summarize: {exc}", file=sys.stderr)
         return 1
     if args.report:
+        os.makedirs(os.path.dirname(os.path.abspath(args.report)), exist_ok=True)
         with open(args.report, "w", encoding="utf-8") as handle:
             json.dump(summary, handle, indent=2)
     print(json.dumps(summary))
