@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -117,6 +118,7 @@ def _summary(run_id: str, result: PluginResult) -> None:
     click.echo(click.style(head, fg=color) if color_enabled(sys.stderr) else head, err=True)
     for key, value in result.outputs.items():
         if key != "stdout":
-            click.echo(f"  {key}: {value}", err=True)
+            shown = json.dumps(value) if isinstance(value, dict | list) else value
+            click.echo(f"  {key}: {shown}", err=True)
     for path in result.artifacts:
         click.echo(f"  file: {path}", err=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 from adapters.subprocess_cli import SYSTEM_PATH, resolve_command
 from assistant import paths
 from assistant.config import Settings
-from assistant.errors import ManifestError, PluginError, UserError
+from assistant.errors import ManifestError, PluginError, SourceError, UserError
 from assistant.plugins import registry
 from assistant.plugins.environment import build_environment
 from assistant.plugins.manifest import Manifest
@@ -122,10 +122,18 @@ class Installer:
             if expect is not None and skip_same and checkout.commit == expect.commit:
                 self.progress(f"{expect.name} is already at {checkout.commit[:12]}")
                 return expect
-            manifest_file = find_manifest(staging / "src")
+            inner = Path(source.subdir) if source.subdir else Path()
+            if not (staging / "src" / inner).is_dir():
+                raise SourceError(
+                    f"{source.display} has no folder '{inner}' at {checkout.commit[:12]}",
+                    hint="check the #subdirectory= part, and that the folder is committed",
+                )
+            manifest_file = find_manifest(staging / "src" / inner)
             if manifest_file is None:
+                where = f"in '{inner}'" if source.subdir else "at its root"
                 raise ManifestError(
-                    f"{source.display} has no mark1.plugin.yml at its root", hint=NO_MANIFEST_HINT
+                    f"{source.display} has no committed mark1.plugin.yml {where}",
+                    hint=NO_MANIFEST_HINT,
                 )
             manifest = _load_named(manifest_file, f"{source.display}@{checkout.commit[:12]}")
             await self._check_name(manifest, source, expect, force)
@@ -137,15 +145,15 @@ class Installer:
             cleanup = target
             new = NewVersion(
                 name=manifest.name,
-                source=source.display if source.local_path is None else str(source.local_path),
+                source=source.display,
                 requested_ref=source.ref,
                 linked=False,
                 commit=checkout.commit,
                 ref=checkout.ref,
                 path=target,
-                source_path=target / "src",
+                source_path=target / "src" / inner,
                 env_path=target / "env",
-                manifest_path=target / "src" / manifest_file.name,
+                manifest_path=target / "src" / inner / manifest_file.name,
                 manifest=manifest,
                 environment={},
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from assistant.errors import RetryableError, SourceError
@@ -20,15 +20,17 @@ _REMOTE_SCHEMES = ("https://", "http://", "ssh://", "git://", "file://")
 
 @dataclass(frozen=True)
 class PluginSource:
-    """A parsed source: what git fetches (``url``), what the user wrote, and the ref."""
+    """A parsed source: what git fetches (``url``), what the user wrote, the ref, and the
+    folder inside the repository that holds the plugin (``subdir``, for monorepos)."""
 
     url: str
     display: str
     ref: str | None = None
     local_path: Path | None = None
+    subdir: str | None = None
 
     def with_ref(self, ref: str | None) -> PluginSource:
-        return PluginSource(self.url, self.display, ref, self.local_path)
+        return replace(self, ref=ref)
 
 
 @dataclass(frozen=True)
@@ -38,12 +40,19 @@ class Checkout:
 
 
 def parse_source(text: str, cwd: Path | None = None) -> PluginSource:
-    """Split ``SOURCE@REF`` and classify SOURCE as a remote URL or a local folder.
+    """Split ``SOURCE[#subdirectory=DIR][@REF]`` and classify SOURCE as a URL or a folder.
 
     The ref is whatever follows the last ``@`` after the last ``/``, so ``git@host:o/r`` has no
-    ref while ``git@host:o/r@v2`` and ``./tool@main`` do.
+    ref while ``git@host:o/r@v2`` and ``./tool@main`` do. A folder inside a repository (not its
+    root) is fetched as the whole repository with that folder as the plugin.
     """
     text = text.strip()
+    subdir = None
+    if "#subdirectory=" in text:
+        text, _, rest = text.partition("#subdirectory=")
+        subdir, at, ref_part = rest.partition("@")
+        text = f"{text}{at}{ref_part}"
+        subdir = subdir.strip("/") or None
     if not text:
         raise SourceError("empty plugin source", hint="give a Git URL or a folder path")
     if text.startswith("ext::") or "::" in text.split("/")[0]:
@@ -57,10 +66,9 @@ def parse_source(text: str, cwd: Path | None = None) -> PluginSource:
     if at > 0 and at > text.rfind("/") and not is_scp_user:
         base, ref = text[:at], text[at + 1 :] or None
     if base.startswith(_REMOTE_SCHEMES) or _SCP_LIKE.match(base):
-        if base.startswith("file://"):
-            local = Path(base.removeprefix("file://"))
-            return PluginSource(base, base, ref, local)
-        return PluginSource(base, base, ref)
+        shown = f"{base}#subdirectory={subdir}" if subdir else base
+        local = Path(base.removeprefix("file://")) if base.startswith("file://") else None
+        return PluginSource(base, shown, ref, local, subdir)
     folder = Path(base).expanduser()
     if not folder.is_absolute():
         folder = (cwd or Path.cwd()) / folder
@@ -70,7 +78,11 @@ def parse_source(text: str, cwd: Path | None = None) -> PluginSource:
             f"'{base}' is neither a Git URL nor an existing folder",
             hint="use https://host/owner/repo, git@host:owner/repo, file:///path or a local path",
         )
-    return PluginSource(folder.as_uri(), str(folder), ref, folder)
+    root = _work_tree_root(folder)
+    if root is not None and root != folder and subdir is None:
+        inner = folder.relative_to(root).as_posix()
+        return PluginSource(root.as_uri(), str(folder), ref, root, inner)
+    return PluginSource(folder.as_uri(), str(folder), ref, folder, subdir)
 
 
 def git_env() -> dict[str, str]:
@@ -86,7 +98,7 @@ def fetch(source: PluginSource, dest: Path, *, depth: int, timeout: float) -> Ch
     """Fetch ``source`` into the empty folder ``dest`` and check out its ref (or default branch)."""
     import git
 
-    if source.local_path is not None and not _inside_work_tree(source.local_path):
+    if source.local_path is not None and _work_tree_root(source.local_path) is None:
         raise SourceError(
             f"{source.local_path} is not a Git repository",
             hint="run `git init && git add -A && git commit -m init` there, "
@@ -142,8 +154,8 @@ def _find_commit(run: Callable[..., str], source: PluginSource) -> str:
     )
 
 
-def _inside_work_tree(folder: Path) -> bool:
-    return any((p / ".git").exists() for p in (folder, *folder.parents))
+def _work_tree_root(folder: Path) -> Path | None:
+    return next((p for p in (folder, *folder.parents) if (p / ".git").exists()), None)
 
 
 def _explain(source: PluginSource, exc: Exception) -> SourceError:

@@ -80,7 +80,8 @@ def test_repo_without_manifest_gets_a_clear_message(
     repo = make_repo("bare", {"tool.py": "print('hi')\n"})
     result = cli("plugin", "install", str(repo.path))
     assert result.code == 2
-    assert "has no mark1.plugin.yml" in result.err and "mark1 plugin schema" in result.err
+    assert "has no committed mark1.plugin.yml at its root" in result.err
+    assert "mark1 plugin schema" in result.err
     assert leftovers() == [] and installed(cli) == {}
 
 
@@ -289,3 +290,33 @@ def test_python_project_is_installed_into_its_own_environment(
     data = json.loads(run.out)
     assert data["outputs"] == {"greeting": "HELLO MARK"}
     assert data["command"][0] == str(env / "bin" / "greeter")
+
+
+def test_plugin_in_a_folder_of_a_bigger_repository(
+    make_repo: Callable[..., Repo], cli: Cli, tmp_path: Path
+) -> None:
+    """A folder inside a repo (e.g. examples/x) and URL#subdirectory= both install that folder."""
+    repo = make_repo(
+        "mono",
+        {
+            "tools/csv/mark1.plugin.yml": CSV_PLUGIN_MANIFEST,
+            "tools/csv/count.py": CSV_PLUGIN_SCRIPT,
+            "README.md": "mono",
+        },
+    )
+    result = cli("plugin", "install", str(repo.path / "tools" / "csv"), "--json")
+    assert result.code == 0, result.err
+    info = json.loads(result.out)
+    assert info["commit"] == repo.head and info["source_path"].endswith("/src/tools/csv")
+    data_file = tmp_path / "d.csv"
+    data_file.write_text("a\n1\n")
+    assert cli("run", "csvtool.count", "-i", f"file={data_file}").code == 0
+    url = f"file://{repo.path}#subdirectory=tools/csv@main"
+    again = cli("plugin", "install", "--force", url, "--json")
+    assert again.code == 0, again.err
+    assert json.loads(again.out)["source"] == f"file://{repo.path}#subdirectory=tools/csv"
+    repo.commit({"tools/csv/mark1.plugin.yml": CSV_PLUGIN_MANIFEST.replace("1.0.0", "2.0.0")})
+    updated = cli("plugin", "update", "csvtool", "--json")
+    assert json.loads(updated.out)["version"] == "2.0.0"
+    missing = cli("plugin", "install", f"file://{repo.path}#subdirectory=nope")
+    assert missing.code == 2 and "no folder 'nope'" in missing.err
