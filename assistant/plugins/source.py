@@ -50,8 +50,8 @@ def parse_source(text: str, cwd: Path | None = None) -> PluginSource:
     subdir = None
     if "#subdirectory=" in text:
         text, _, rest = text.partition("#subdirectory=")
-        subdir, at, ref_part = rest.partition("@")
-        text = f"{text}{at}{ref_part}"
+        subdir, sep, ref_part = rest.partition("@")
+        text = f"{text}{sep}{ref_part}"
         subdir = subdir.strip("/") or None
     if not text:
         raise SourceError("empty plugin source", hint="give a Git URL or a folder path")
