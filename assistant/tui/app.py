@@ -11,17 +11,15 @@ from importlib import resources
 from textual.app import App, ComposeResult
 from textual.widgets import Footer, Header, Static
 
-WELCOME = """\
-[b]Mark-1 assistant[/b]
-
-The conversational assistant is not built yet: talking to your plugins arrives in a later
-release. Everything else works from the command line today:
-
-  mark1 plugin install SOURCE      install a Git repository with a mark1.plugin.yml
-  mark1 capabilities list          see what your plugins can do
-  mark1 run PLUGIN.CAPABILITY      run one, e.g. -i file=data.csv
-
-Press [b]q[/b] to quit."""
+WELCOME = (
+    "[b]Mark-1 assistant[/b]\n\n"
+    "The conversational assistant is not built yet: talking to your plugins arrives in a later "
+    "release. Everything else works from the command line today:\n\n"
+    "  mark1 plugin install SOURCE    add a Git repo with a mark1.plugin.yml\n"
+    "  mark1 capabilities list        see what your plugins can do\n"
+    "  mark1 run PLUGIN.CAPABILITY    run one, e.g. -i file=data.csv\n\n"
+    "Press [b]q[/b] to quit."
+)
 
 
 class AssistantApp(App[None]):

@@ -320,3 +320,40 @@ def test_plugin_in_a_folder_of_a_bigger_repository(
     assert json.loads(updated.out)["version"] == "2.0.0"
     missing = cli("plugin", "install", f"file://{repo.path}#subdirectory=nope")
     assert missing.code == 2 and "no folder 'nope'" in missing.err
+
+
+NODE_MANIFEST = """\
+schema_version: "1.0"
+plugin: {name: padder}
+capabilities:
+  - name: pad
+    parameters: {type: object, properties: {text: {type: string}}}
+entry_points:
+  - {capability: pad, type: cli, command: node tool.js, args: {text: {position: 0}}}
+"""
+
+
+def test_node_dependencies_go_into_the_plugin_and_other_toolchains_are_reported(
+    make_repo: Callable[..., Repo], cli: Cli
+) -> None:
+    """package.json is provisioned with npm inside the plugin; a Cargo.toml is named as unmet."""
+    repo = make_repo(
+        "padder",
+        {
+            "mark1.plugin.yml": NODE_MANIFEST,
+            "package.json": '{"name": "padder", "version": "1.0.0", "private": true,'
+            ' "dependencies": {"stars": "file:./vendor/stars"}}',
+            "vendor/stars/package.json": '{"name": "stars", "version": "1.0.0", "main": "index.js"}',
+            "vendor/stars/index.js": "module.exports = (s) => `*** ${s} ***`;\n",
+            "tool.js": "console.log(JSON.stringify({padded: require('stars')(process.argv[2])}));\n",
+            "Cargo.toml": "[package]\nname = 'padder'\nversion = '0.1.0'\n",
+        },
+    )
+    result = cli("plugin", "install", str(repo.path), "--json")
+    assert result.code == 0, result.err
+    info = json.loads(result.out)
+    assert Path(info["source_path"], "node_modules", "stars").exists()
+    assert any("Cargo.toml" in note and "cargo" in note for note in info["notes"])
+    run = cli("run", "pad", "-i", "text=hi", "--json")
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["outputs"] == {"padded": "*** hi ***"}
