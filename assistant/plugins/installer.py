@@ -8,6 +8,7 @@ half-installed plugin and an update leaves the old version active.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import uuid
@@ -22,7 +23,7 @@ from assistant.plugins import registry
 from assistant.plugins.environment import build_environment
 from assistant.plugins.manifest import Manifest
 from assistant.plugins.manifest_loader import find_manifest, load_manifest, parse_manifest
-from assistant.plugins.registry import NewVersion, PluginRecord
+from assistant.plugins.registry import PluginRecord, PluginVersion
 from assistant.plugins.source import PluginSource, fetch, parse_source
 from memory.store import Store
 
@@ -75,7 +76,7 @@ class Installer:
                 hint=f"`mark1 plugin remove {manifest.name}` first, then link",
             )
         target = paths.plugins_dir() / manifest.name / f"linked-{uuid.uuid4().hex[:8]}"
-        new = NewVersion(
+        new = PluginVersion(
             name=manifest.name,
             source=str(folder),
             requested_ref=None,
@@ -143,7 +144,7 @@ class Installer:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.rename(staging, target)
             cleanup = target
-            new = NewVersion(
+            new = PluginVersion(
                 name=manifest.name,
                 source=source.display,
                 requested_ref=source.ref,
@@ -164,7 +165,9 @@ class Installer:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    async def _build_and_register(self, new: NewVersion, *, cleanup: Path | None) -> PluginRecord:
+    async def _build_and_register(
+        self, new: PluginVersion, *, cleanup: Path | None
+    ) -> PluginRecord:
         try:
             assert new.env_path is not None
             new.path.mkdir(parents=True, exist_ok=True)
@@ -178,7 +181,7 @@ class Installer:
             )
             self.progress("validating entry points")
             report.notes += validate_entry_points(new.manifest, new.source_path, new.env_path)
-            new = NewVersion(**{**new.__dict__, "environment": report.to_dict()})
+            new = dataclasses.replace(new, environment=report.to_dict())
             record, superseded = await registry.register(self.store, new)
         except BaseException:
             if cleanup is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 EntryType = Literal["cli", "python_function", "http", "container", "ssh", "mcp", "agent"]
@@ -129,18 +129,13 @@ class EntryPoint(Strict):
     args: dict[str, ArgSpec] = Field(default_factory=dict)
 
 
-class Capability(Strict):
-    """One thing a plugin can do; becomes one tool for the agent."""
+class CapabilityOptions(Strict):
+    """What a capability may declare beyond its name, identically in both authoring forms."""
 
-    name: str = Field(pattern=NAME_PATTERN)
-    description: str = ""
     tags: list[str] = Field(default_factory=list)
-    input_formats: list[str] = Field(default_factory=list)
-    output_formats: list[str] = Field(default_factory=list)
     parameters: dict[str, Any] | None = Field(
         None, description="JSON Schema (type object) of the inputs; None accepts any inputs."
     )
-    entry_point: EntryPoint
     side_effects: SideEffects = "writes-workspace"
     permissions: Permissions = Field(default_factory=Permissions)
     env: list[EnvVarItem] = Field(default_factory=list)
@@ -149,6 +144,28 @@ class Capability(Strict):
     resources: Resources = Field(default_factory=Resources)
     produces: list[Produced] = Field(default_factory=list)
     stdout: StdoutFormat = "auto"
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameters_are_an_object_schema(cls, value: dict[str, Any] | None) -> Any:
+        # A field validator, so the error points at `parameters`, not at the whole entry.
+        if value is not None and value.get("type", "object") != "object":
+            raise ValueError("parameters must be a JSON Schema with type: object")
+        return value
+
+    def options(self) -> dict[str, Any]:
+        """These fields as keyword arguments, to carry them from a form into a ``Capability``."""
+        return {k: getattr(self, k) for k in CapabilityOptions.model_fields}
+
+
+class Capability(CapabilityOptions):
+    """One thing a plugin can do; becomes one tool for the agent."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    input_formats: list[str] = Field(default_factory=list)
+    output_formats: list[str] = Field(default_factory=list)
+    entry_point: EntryPoint
 
 
 class Manifest(Strict):

@@ -16,23 +16,19 @@ import shlex
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from assistant.plugins.manifest import (
     NAME_PATTERN,
     ArgSpec,
     Capability,
+    CapabilityOptions,
     EntryPoint,
     EntryType,
     EnvVarItem,
     Manifest,
-    Permissions,
-    Produced,
     Resources,
-    Service,
-    SideEffects,
     Size,
-    StdoutFormat,
     Strict,
 )
 
@@ -53,37 +49,10 @@ def split_command(value: str | list[str]) -> list[str]:
     return shlex.split(value) if isinstance(value, str) else list(value)
 
 
-class CapabilityExtras(Strict):
-    """Optional fields a capability may carry in either form."""
-
-    parameters: dict[str, Any] | None = None
-    side_effects: SideEffects = "writes-workspace"
-    permissions: Permissions = Field(default_factory=Permissions)
-    env: list[EnvVarItem] = Field(default_factory=list)
-    services: list[Service] = Field(default_factory=list)
-    timeout: float | None = Field(None, gt=0)
-    resources: Resources = Field(default_factory=Resources)
-    produces: list[Produced] = Field(default_factory=list)
-    stdout: StdoutFormat = "auto"
-    tags: list[str] = Field(default_factory=list)
-
-    @field_validator("parameters")
-    @classmethod
-    def _parameters_are_an_object_schema(cls, value: dict[str, Any] | None) -> Any:
-        # A field validator, so the error points at `parameters`, not at the whole entry.
-        if value is not None and value.get("type", "object") != "object":
-            raise ValueError("parameters must be a JSON Schema with type: object")
-        return value
-
-    def extras(self) -> dict[str, Any]:
-        """The shared fields as ``Capability`` keyword arguments."""
-        return {k: getattr(self, k) for k in CapabilityExtras.model_fields}
-
-
 # ---- flat form (seed §5.1) -------------------------------------------------------------------
 
 
-class FlatEntryPoint(CapabilityExtras):
+class FlatEntryPoint(CapabilityOptions):
     command: str = Field(pattern=NAME_PATTERN, description="The capability's name.")
     script: str | None = Field(None, description="Script in the repo, run with its interpreter.")
     run: str | list[str] | None = Field(None, description="Full command line, instead of script.")
@@ -165,7 +134,7 @@ class FlatManifest(Strict):
                 input_formats=input_formats,
                 output_formats=output_formats,
                 entry_point=EntryPoint(type="cli", command=entry.argv(), args=entry.args),
-                **{**entry.extras(), "tags": _unique([*entry.capabilities, *entry.tags])},
+                **{**entry.options(), "tags": _unique([*entry.capabilities, *entry.tags])},
             )
             for entry in self.entry_points
         ]
@@ -196,7 +165,7 @@ class V1Plugin(Strict):
     license: str | None = None
 
 
-class V1Capability(CapabilityExtras):
+class V1Capability(CapabilityOptions):
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
     inputs: list[str] = Field(default_factory=list, description="Input formats, e.g. csv.")
@@ -301,7 +270,7 @@ class V1Manifest(Strict):
                 input_formats=c.inputs,
                 output_formats=c.outputs,
                 entry_point=entries[c.name],
-                **c.extras(),
+                **c.options(),
             )
             for c in self.capabilities
         ]

@@ -18,16 +18,13 @@ from memory.store import Store, dumps, loads
 
 
 @dataclass(frozen=True)
-class PluginRecord:
-    """An installed plugin as the registry knows it."""
+class PluginVersion:
+    """A provisioned version of a plugin: where it came from, where its files are, its manifest."""
 
-    id: int
     name: str
     source: str
     requested_ref: str | None
     linked: bool
-    enabled: bool
-    version_id: int
     commit: str | None
     ref: str | None
     path: Path
@@ -36,6 +33,15 @@ class PluginRecord:
     manifest_path: Path
     manifest: Manifest
     environment: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PluginRecord(PluginVersion):
+    """An installed plugin as the registry knows it: its active version plus registry state."""
+
+    id: int
+    version_id: int
+    enabled: bool
     installed_at: float
     updated_at: float
 
@@ -70,24 +76,6 @@ class PluginRecord:
             "installed_at": self.installed_at,
             "updated_at": self.updated_at,
         }
-
-
-@dataclass(frozen=True)
-class NewVersion:
-    """A provisioned version waiting to be registered."""
-
-    name: str
-    source: str
-    requested_ref: str | None
-    linked: bool
-    commit: str | None
-    ref: str | None
-    path: Path
-    source_path: Path
-    env_path: Path | None
-    manifest_path: Path
-    manifest: Manifest
-    environment: dict[str, Any]
 
 
 _SELECT = """
@@ -143,7 +131,7 @@ async def list_plugins(store: Store) -> list[PluginRecord]:
     return [_record(r) for r in await store.fetchall(_SELECT + " ORDER BY p.name")]
 
 
-async def register(store: Store, new: NewVersion) -> tuple[PluginRecord, list[Path]]:
+async def register(store: Store, new: PluginVersion) -> tuple[PluginRecord, list[Path]]:
     """Make ``new`` the active version in one transaction.
 
     Returns the record and the folders of the versions it superseded, which the caller deletes
