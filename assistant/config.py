@@ -36,6 +36,9 @@ class InstallSettings(BaseModel):
     build_timeout: float = Field(
         900.0, gt=0, description="Seconds dependency installation may take."
     )
+    offline_first: bool = Field(
+        True, description="Install from the package cache first; ask the index only if needed."
+    )
 
 
 class RunSettings(BaseModel):

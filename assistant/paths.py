@@ -63,13 +63,8 @@ def db_path() -> Path:
 
 
 def plugins_dir() -> Path:
-    """Where installed plugins live: one folder per plugin, one sub-folder per version."""
+    """Where installed plugins live: one folder per installed version (see the registry)."""
     return data_dir() / "plugins"
-
-
-def staging_dir() -> Path:
-    """Where clones wait until their manifest names the plugin they belong to."""
-    return plugins_dir() / ".staging"
 
 
 def default_workspace() -> Path:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli.main import main
+from assistant.cli.main import run
 
 BIN = Path(sys.executable).parent
 LOOPBACK = ("127.", "::1", "localhost")
@@ -116,24 +116,17 @@ class CliResult:
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
-    """Run ``mark1 ARGS`` in this process through the real entry point (exit codes included)."""
-
-    def call(args: tuple[str, ...]) -> int:
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        return 0  # pragma: no cover - main always exits
+    """Run ``mark1 ARGS`` in this process, as the console script does (minus its gc tuning)."""
 
     def invoke(*args: str) -> CliResult:
         capsys.readouterr()
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            code = call(args)
+            code = run(list(args))
         else:  # inside an async test: the CLI's own asyncio.run needs a thread without a loop
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                code = pool.submit(call, args).result()
+                code = pool.submit(run, list(args)).result()
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
 

@@ -64,31 +64,48 @@ async def build_environment(
     python: str | None,
     timeout: float,
     progress: Progress,
+    offline_first: bool = True,
 ) -> EnvironmentReport:
-    """Provision ``env_dir`` for the plugin checked out at ``source``."""
-    report = EnvironmentReport()
-    interpreter = _interpreter(python, manifest)
+    """Create ``env_dir`` and provision it for the plugin at ``source``."""
+    interpreter = choose_interpreter(python, manifest)
     progress(f"creating the Python environment ({Path(interpreter).name})")
-    uv = uv_binary()
-    await _run([uv, "venv", "--quiet", "--python", interpreter, str(env_dir)], source, timeout)
-    report.python = str(env_dir / "bin" / "python")
+    await create_venv(env_dir, interpreter, timeout)
+    return await provision(
+        source, env_dir, manifest, timeout=timeout, progress=progress, offline_first=offline_first
+    )
+
+
+async def create_venv(env_dir: Path, interpreter: str, timeout: float) -> None:
+    """An empty virtualenv: it needs nothing from the plugin, so it can be made meanwhile."""
+    env_dir.parent.mkdir(parents=True, exist_ok=True)
+    argv = [uv_binary(), "venv", "--quiet", "--python", interpreter, str(env_dir)]
+    await _run(argv, env_dir.parent, timeout)
+
+
+async def provision(
+    source: Path,
+    env_dir: Path,
+    manifest: Manifest,
+    *,
+    timeout: float,
+    progress: Progress,
+    offline_first: bool = True,
+) -> EnvironmentReport:
+    """Install the plugin's dependencies into the venv ``env_dir`` (and its node_modules).
+
+    With ``offline_first`` the packages are first installed from uv's cache alone, and only
+    if that cannot satisfy them is the index asked: a warm reinstall then never waits on the
+    network to re-validate what it already has (~300 ms per install against PyPI here).
+    """
+    report = EnvironmentReport(python=str(env_dir / "bin" / "python"))
     targets = _python_targets(source, manifest)
     if targets:
         progress("installing Python dependencies: " + ", ".join(_short(t, source) for t in targets))
-        await _run(
-            [
-                uv,
-                "pip",
-                "install",
-                "--quiet",
-                "--compile-bytecode",
-                "--python",
-                report.python,
-                *targets,
-            ],
-            source,
-            timeout,
-        )
+        install = [uv_binary(), "pip", "install", "--quiet", "--compile-bytecode"]
+        install += ["--python", report.python or "", *targets]
+        offline = offline_first and await _uv_cache_has_indexes(timeout)
+        if not offline or not await _succeeds([*install, "--offline"], source, timeout):
+            await _run(install, source, timeout)
         report.python_installed = [_short(t, source) for t in targets]
     if (source / "package.json").is_file():
         report.node_installed = await _install_node(source, timeout, progress, report)
@@ -103,9 +120,10 @@ async def build_environment(
     return report
 
 
-def _interpreter(python: str | None, manifest: Manifest) -> str:
+def choose_interpreter(python: str | None, manifest: Manifest | None = None) -> str:
+    """The configured interpreter, else this one checked against the plugin's requirement."""
     chosen = python or sys.executable
-    if manifest.python_requires and python is None:
+    if manifest is not None and manifest.python_requires and python is None:
         from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
         try:
@@ -152,11 +170,25 @@ async def _install_node(
     return True
 
 
+async def _uv_cache_has_indexes(timeout: float) -> bool:
+    """Whether uv's cache holds any index data; a cold cache cannot install offline anyway."""
+    done = await run_process(
+        [uv_binary(), "cache", "dir"], cwd=Path.cwd(), env=_uv_env(), timeout=timeout
+    )
+    folder = Path(done.stdout.strip())
+    return done.exit_code == 0 and any(folder.glob("simple-v*/*"))
+
+
+async def _succeeds(argv: list[str], cwd: Path, timeout: float) -> bool:
+    try:
+        await _run(argv, cwd, timeout)
+    except EnvironmentBuildError:
+        return False
+    return True
+
+
 async def _run(argv: list[str], cwd: Path, timeout: float) -> None:
-    env = dict(os.environ)
-    env["UV_PYTHON_DOWNLOADS"] = "never"
-    env.pop("VIRTUAL_ENV", None)
-    done = await run_process(argv, cwd=cwd, env=env, timeout=timeout)
+    done = await run_process(argv, cwd=cwd, env=_uv_env(), timeout=timeout)
     if done.timed_out:
         raise EnvironmentBuildError(
             f"`{Path(argv[0]).name} {argv[1]}` took longer than {timeout:g} s",
@@ -168,6 +200,13 @@ async def _run(argv: list[str], cwd: Path, timeout: float) -> None:
             f"`{Path(argv[0]).name} {argv[1]}` failed (exit {done.exit_code}):\n{tail}",
             hint="fix the plugin's dependency declarations, or check the network",
         )
+
+
+def _uv_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    env.pop("VIRTUAL_ENV", None)
+    return env
 
 
 def _short(target: str, source: Path) -> str:

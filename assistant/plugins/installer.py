@@ -1,13 +1,14 @@
 """Installing, updating, linking and removing plugins, all-or-nothing.
 
-A version is fetched into a staging folder, moved under the plugin's name once its manifest
-is read, provisioned and validated, and only then registered in one transaction. Any failure
-(or Ctrl-C) before that deletes the new folder, so the registry never points at a
-half-installed plugin and an update leaves the old version active.
+Each version gets its own folder: the clone and its venv are made there at the same time,
+then dependencies are installed, entry points validated, and only then is the version
+registered, in one transaction. Any failure (or Ctrl-C) before that deletes the folder, so the
+registry never points at a half-installed plugin and an update leaves the old version active.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import shutil
@@ -20,11 +21,11 @@ from assistant import paths
 from assistant.config import Settings
 from assistant.errors import ManifestError, PluginError, SourceError, UserError
 from assistant.plugins import registry
-from assistant.plugins.environment import build_environment
+from assistant.plugins.environment import choose_interpreter, create_venv, provision
 from assistant.plugins.manifest import Manifest
 from assistant.plugins.manifest_loader import find_manifest, load_manifest, parse_manifest
 from assistant.plugins.registry import PluginRecord, PluginVersion
-from assistant.plugins.source import PluginSource, fetch, parse_source
+from assistant.plugins.source import Checkout, PluginSource, fetch, parse_source
 from memory.store import Store
 
 Progress = Callable[[str], None]
@@ -75,7 +76,7 @@ class Installer:
                 f"a plugin named '{manifest.name}' is already installed from {existing.source}",
                 hint=f"`mark1 plugin remove {manifest.name}` first, then link",
             )
-        target = paths.plugins_dir() / manifest.name / f"linked-{uuid.uuid4().hex[:8]}"
+        target = new_version_dir()
         new = PluginVersion(
             name=manifest.name,
             source=str(folder),
@@ -90,7 +91,14 @@ class Installer:
             manifest=manifest,
             environment={},
         )
-        return await self._build_and_register(new, cleanup=target)
+        try:
+            interpreter = choose_interpreter(self.settings.install.python, manifest)
+            self.progress(f"creating the Python environment ({Path(interpreter).name})")
+            await create_venv(target / "env", interpreter, self.settings.install.build_timeout)
+            return await self._provision_and_register(new)
+        except BaseException:
+            discard(target)
+            raise
 
     async def remove(self, name: str) -> PluginRecord:
         """Delete the plugin's files and environments; its run history stays."""
@@ -108,28 +116,22 @@ class Installer:
         force: bool,
         skip_same: bool = False,
     ) -> PluginRecord:
-        staging = paths.staging_dir() / uuid.uuid4().hex
-        cleanup = staging
+        folder = new_version_dir()
         try:
-            self.progress(
-                f"fetching {source.display}" + (f" at {source.ref}" if source.ref else "")
-            )
-            checkout = fetch(
-                source,
-                staging / "src",
-                depth=self.settings.install.depth,
-                timeout=self.settings.install.clone_timeout,
-            )
+            at = f" at {source.ref}" if source.ref else ""
+            self.progress(f"fetching {source.display}{at} and creating its Python environment")
+            checkout = await self._fetch_with_venv(source, folder)
             if expect is not None and skip_same and checkout.commit == expect.commit:
                 self.progress(f"{expect.name} is already at {checkout.commit[:12]}")
+                discard(folder)
                 return expect
             inner = Path(source.subdir) if source.subdir else Path()
-            if not (staging / "src" / inner).is_dir():
+            if not (folder / "src" / inner).is_dir():
                 raise SourceError(
                     f"{source.display} has no folder '{inner}' at {checkout.commit[:12]}",
                     hint="check the #subdirectory= part, and that the folder is committed",
                 )
-            manifest_file = find_manifest(staging / "src" / inner)
+            manifest_file = find_manifest(folder / "src" / inner)
             if manifest_file is None:
                 where = f"in '{inner}'" if source.subdir else "at its root"
                 raise ManifestError(
@@ -137,13 +139,8 @@ class Installer:
                     hint=NO_MANIFEST_HINT,
                 )
             manifest = _load_named(manifest_file, f"{source.display}@{checkout.commit[:12]}")
+            choose_interpreter(self.settings.install.python, manifest)
             await self._check_name(manifest, source, expect, force)
-            target = (
-                paths.plugins_dir() / manifest.name / f"{checkout.commit[:12]}-{staging.name[:8]}"
-            )
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(staging, target)
-            cleanup = target
             new = PluginVersion(
                 name=manifest.name,
                 source=source.display,
@@ -151,47 +148,55 @@ class Installer:
                 linked=False,
                 commit=checkout.commit,
                 ref=checkout.ref,
-                path=target,
-                source_path=target / "src" / inner,
-                env_path=target / "env",
-                manifest_path=target / "src" / inner / manifest_file.name,
+                path=folder,
+                source_path=folder / "src" / inner,
+                env_path=folder / "env",
+                manifest_path=manifest_file,
                 manifest=manifest,
                 environment={},
             )
-            return await self._build_and_register(new, cleanup=None)
+            return await self._provision_and_register(new)
         except BaseException:
-            discard(cleanup)
-            raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-
-    async def _build_and_register(
-        self, new: PluginVersion, *, cleanup: Path | None
-    ) -> PluginRecord:
-        try:
-            assert new.env_path is not None
-            new.path.mkdir(parents=True, exist_ok=True)
-            report = await build_environment(
-                new.source_path,
-                new.env_path,
-                new.manifest,
-                python=self.settings.install.python,
-                timeout=self.settings.install.build_timeout,
-                progress=self.progress,
-            )
-            self.progress("validating entry points")
-            report.notes += validate_entry_points(new.manifest, new.source_path, new.env_path)
-            new = dataclasses.replace(new, environment=report.to_dict())
-            record, superseded = await registry.register(self.store, new)
-        except BaseException:
-            if cleanup is not None:
-                discard(cleanup)
-            raise
-        for folder in superseded:
             discard(folder)
-        self.progress(
-            f"registered {record.name} with {len(new.manifest.capabilities)} capabilities"
+            raise
+
+    async def _fetch_with_venv(self, source: PluginSource, folder: Path) -> Checkout:
+        """Clone into ``folder/src`` while uv creates ``folder/env``: neither needs the other."""
+        install = self.settings.install
+        results = await asyncio.gather(
+            asyncio.to_thread(
+                fetch, source, folder / "src", depth=install.depth, timeout=install.clone_timeout
+            ),
+            create_venv(folder / "env", choose_interpreter(install.python), install.build_timeout),
+            return_exceptions=True,
         )
+        for outcome in results:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        checkout = results[0]
+        assert isinstance(checkout, Checkout)
+        return checkout
+
+    async def _provision_and_register(self, new: PluginVersion) -> PluginRecord:
+        """Install dependencies into the version's (existing) venv, validate, register."""
+        assert new.env_path is not None
+        report = await provision(
+            new.source_path,
+            new.env_path,
+            new.manifest,
+            timeout=self.settings.install.build_timeout,
+            progress=self.progress,
+            offline_first=self.settings.install.offline_first,
+        )
+        self.progress("validating entry points")
+        report.notes += validate_entry_points(new.manifest, new.source_path, new.env_path)
+        record, superseded = await registry.register(
+            self.store, dataclasses.replace(new, environment=report.to_dict())
+        )
+        for old in superseded:
+            discard(old)
+        count = len(new.manifest.capabilities)
+        self.progress(f"registered {record.name} with {count} capabilities")
         return record
 
     async def _check_name(
@@ -213,12 +218,21 @@ class Installer:
             )
 
 
+def new_version_dir() -> Path:
+    """A fresh folder for one version of a plugin: ``src`` (its files) and ``env`` (its venv).
+
+    Named at random rather than after the plugin because the name is only known once the
+    manifest is read, and a venv cannot be moved after it is created; the registry maps
+    names to folders (`mark1 plugin info NAME` shows them).
+    """
+    folder = paths.plugins_dir() / uuid.uuid4().hex[:12]
+    folder.mkdir(parents=True)
+    return folder
+
+
 def discard(folder: Path) -> None:
-    """Delete a version folder, and its plugin's folder when that is left empty."""
+    """Delete a version folder (files and environment)."""
     shutil.rmtree(folder, ignore_errors=True)
-    parent = folder.parent
-    if parent.parent == paths.plugins_dir() and parent.is_dir() and not any(parent.iterdir()):
-        parent.rmdir()
 
 
 def _load_named(manifest_file: Path, display: str) -> Manifest:

@@ -28,11 +28,8 @@ HEAVY = (
 
 PROBE = """
 import json, sys
-from assistant.cli.main import main
-try:
-    main(sys.argv[1:])
-except SystemExit:
-    pass
+from assistant.cli.main import run
+run(sys.argv[1:])
 print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 """
 

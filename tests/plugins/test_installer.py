@@ -19,18 +19,10 @@ def installed(cli: Cli) -> dict[str, dict]:
     return {p["name"]: p for p in json.loads(result.out)}
 
 
-def version_dirs(name: str) -> list[Path]:
-    root = paths.plugins_dir() / name
-    return sorted(root.iterdir()) if root.exists() else []
-
-
-def leftovers() -> list[Path]:
-    """Everything under the plugins folder except the (empty) staging area."""
+def version_dirs() -> list[Path]:
+    """The version folders on disk (each installed version has exactly one)."""
     root = paths.plugins_dir()
-    if not root.exists():
-        return []
-    staged = list(paths.staging_dir().iterdir()) if paths.staging_dir().exists() else []
-    return [p for p in root.iterdir() if p.name != ".staging"] + staged
+    return sorted(root.iterdir()) if root.exists() else []
 
 
 def test_install_records_commit_and_capabilities(csv_plugin: Repo, cli: Cli) -> None:
@@ -57,14 +49,14 @@ def test_install_at_tag_and_commit(csv_plugin: Repo, cli: Cli) -> None:
     result = cli("plugin", "install", "--force", f"{csv_plugin.path}@v2", "--json")
     assert json.loads(result.out)["commit"] == csv_plugin.head
     assert json.loads(result.out)["ref"] == "v2"
-    assert len(version_dirs("csvtool")) == 1, "the replaced version's files are deleted"
+    assert len(version_dirs()) == 1, "the replaced version's files are deleted"
 
 
 def test_unknown_ref_is_explained(csv_plugin: Repo, cli: Cli) -> None:
     result = cli("plugin", "install", f"{csv_plugin.path}@no-such-branch")
     assert result.code == 2
     assert "'no-such-branch' is not a branch, tag or commit" in result.err
-    assert leftovers() == []
+    assert version_dirs() == []
 
 
 def test_second_install_needs_force(csv_plugin: Repo, cli: Cli) -> None:
@@ -82,7 +74,7 @@ def test_repo_without_manifest_gets_a_clear_message(
     assert result.code == 2
     assert "has no committed mark1.plugin.yml at its root" in result.err
     assert "mark1 plugin schema" in result.err
-    assert leftovers() == [] and installed(cli) == {}
+    assert version_dirs() == [] and installed(cli) == {}
 
 
 def test_folder_that_is_not_a_repo(tmp_path: Path, cli: Cli) -> None:
@@ -100,7 +92,7 @@ def test_failed_dependency_install_leaves_nothing(make_repo: Callable[..., Repo]
     result = cli("plugin", "install", str(repo.path))
     assert result.code == 3, result.err
     assert "uv pip" in result.err and "failed" in result.err
-    assert installed(cli) == {} and leftovers() == []
+    assert installed(cli) == {} and version_dirs() == []
     with sqlite3.connect(paths.db_path()) as db:
         assert db.execute("SELECT count(*) FROM plugins").fetchone()[0] == 0
         assert db.execute("SELECT count(*) FROM plugin_versions").fetchone()[0] == 0
@@ -118,7 +110,7 @@ def test_missing_program_or_script_fails_validation(
     repo = make_repo("noscript", {"mark1.plugin.yml": no_script})
     result = cli("plugin", "install", str(repo.path))
     assert result.code == 3 and "'missing.py'" in result.err
-    assert installed(cli) == {} and leftovers() == []
+    assert installed(cli) == {} and version_dirs() == []
 
 
 def test_broken_manifest_points_into_the_source(make_repo: Callable[..., Repo], cli: Cli) -> None:
@@ -129,7 +121,7 @@ def test_broken_manifest_points_into_the_source(make_repo: Callable[..., Repo], 
     assert result.code == 2
     assert f"{repo.path}@{repo.head[:12]}:mark1.plugin.yml:" in result.err
     assert "'cli'" in result.err
-    assert leftovers() == []
+    assert version_dirs() == []
 
 
 def test_update_switches_version_and_keeps_old_until_new_validates(
@@ -145,7 +137,7 @@ def test_update_switches_version_and_keeps_old_until_new_validates(
     assert result.code == 0, result.err
     data = json.loads(result.out)
     assert data["changed"] and data["version"] == "1.1.0" and data["commit"] == csv_plugin.head
-    assert len(version_dirs("csvtool")) == 1
+    assert len(version_dirs()) == 1
 
     good = csv_plugin.head
     csv_plugin.commit(
@@ -154,7 +146,7 @@ def test_update_switches_version_and_keeps_old_until_new_validates(
     result = cli("plugin", "update", "csvtool")
     assert result.code == 2 and "capabilities" in result.err
     assert installed(cli)["csvtool"]["commit"] == good
-    assert len(version_dirs("csvtool")) == 1
+    assert len(version_dirs()) == 1
     data_file = tmp_path / "d.csv"
     data_file.write_text("a\n1\n2\n")
     run = cli("run", "csvtool.count", "-i", f"file={data_file}", "--json")
@@ -177,7 +169,7 @@ def test_remove_deletes_files_but_keeps_history(csv_plugin: Repo, cli: Cli, tmp_
     refused = cli("plugin", "remove", "csvtool")
     assert refused.code == 2 and "--yes" in refused.err, "scripts must confirm explicitly"
     assert cli("plugin", "remove", "csvtool", "--yes").code == 0
-    assert installed(cli) == {} and leftovers() == []
+    assert installed(cli) == {} and version_dirs() == []
     history = json.loads(cli("runs", "list", "--json").out)
     assert [r["target"] for r in history] == ["csvtool.count"]
     assert cli("run", "csvtool.count", "-i", f"file={data_file}").code == 2
@@ -207,7 +199,7 @@ def test_link_follows_the_folder(tmp_path: Path, cli: Cli) -> None:
     assert json.loads(second.out)["outputs"]["lines"] == 3
     assert cli("plugin", "update", "csvtool").code == 2, "linked plugins are not fetched"
     assert cli("plugin", "remove", "csvtool", "-y").code == 0
-    assert (folder / "count.py").exists() and leftovers() == []
+    assert (folder / "count.py").exists() and version_dirs() == []
 
 
 def test_disable_and_enable(csv_plugin: Repo, cli: Cli, tmp_path: Path) -> None:
