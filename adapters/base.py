@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -118,6 +117,8 @@ class Adapter(Protocol):
 
 def adapter_for(entry_type: str) -> type[Adapter]:
     """The adapter class registered (as a ``mark1.adapters`` entry point) for ``entry_type``."""
+    from importlib import metadata  # ~20 ms: only when an adapter is actually needed
+
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == entry_type:
             cls: type[Adapter] = ep.load()

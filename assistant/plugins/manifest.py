@@ -168,14 +168,23 @@ class Capability(CapabilityOptions):
     entry_point: EntryPoint
 
 
-class Manifest(Strict):
-    """A plugin, whichever form its author wrote."""
+class PluginIdentity(Strict):
+    """Who a plugin is, written the same way in both authoring forms."""
 
     name: str = Field(pattern=NAME_PATTERN)
     version: str = "0.0.0"
     description: str = ""
     author: str | None = None
     license: str | None = None
+
+    def identity(self) -> dict[str, Any]:
+        """These fields as keyword arguments, to carry them from a form into a ``Manifest``."""
+        return {k: getattr(self, k) for k in PluginIdentity.model_fields}
+
+
+class Manifest(PluginIdentity):
+    """A plugin, whichever form its author wrote."""
+
     python_requires: str | None = None
     python_packages: list[str] = Field(default_factory=list)
     system_packages: list[str] = Field(default_factory=list)

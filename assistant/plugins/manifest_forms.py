@@ -27,6 +27,7 @@ from assistant.plugins.manifest import (
     EntryType,
     EnvVarItem,
     Manifest,
+    PluginIdentity,
     Resources,
     Size,
     Strict,
@@ -95,15 +96,10 @@ class FlatExecution(Strict):
     max_memory: Size = None
 
 
-class FlatManifest(Strict):
+class FlatManifest(PluginIdentity):
     """Seed §5.1."""
 
-    name: str = Field(pattern=NAME_PATTERN)
-    description: str = ""
     type: str = "cli_tool"
-    version: str = "0.0.0"
-    author: str | None = None
-    license: str | None = None
     entry_points: list[FlatEntryPoint] = Field(min_length=1)
     inputs: list[FlatIO] = Field(default_factory=list)
     outputs: list[FlatIO] = Field(default_factory=list)
@@ -139,11 +135,7 @@ class FlatManifest(Strict):
             for entry in self.entry_points
         ]
         return Manifest(
-            name=self.name,
-            version=self.version,
-            description=self.description,
-            author=self.author,
-            license=self.license,
+            **self.identity(),
             python_requires=self.python,
             python_packages=self.dependencies,
             sandbox=self.execution.isolation == "sandbox",
@@ -157,12 +149,8 @@ class FlatManifest(Strict):
 # ---- versioned form (seed §8.1) --------------------------------------------------------------
 
 
-class V1Plugin(Strict):
-    name: str = Field(pattern=NAME_PATTERN)
-    description: str = ""
-    version: str = "0.0.0"
-    author: str | None = None
-    license: str | None = None
+class V1Plugin(PluginIdentity):
+    """The ``plugin:`` section."""
 
 
 class V1Capability(CapabilityOptions):
@@ -276,11 +264,7 @@ class V1Manifest(Strict):
         ]
         config = self.configuration
         return Manifest(
-            name=self.plugin.name,
-            version=self.plugin.version,
-            description=self.plugin.description,
-            author=self.plugin.author,
-            license=self.plugin.license,
+            **self.plugin.identity(),
             python_requires=self.dependencies.python,
             python_packages=self.dependencies.packages,
             system_packages=self.dependencies.system,
