@@ -8,9 +8,10 @@ adapters without them importing this package.
 from __future__ import annotations
 
 import re
+import shlex
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 EntryType = Literal["cli", "python_function", "http", "container", "ssh", "mcp", "agent"]
@@ -114,11 +115,29 @@ class Produced(Strict):
     required: bool = True
 
 
+def split_command(value: Any) -> Any:
+    """A command written as one string is split like a shell would (quotes respected)."""
+    return shlex.split(value) if isinstance(value, str) else value
+
+
+REQUIRED_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "cli": ("command",),
+    "python_function": ("module", "function"),
+    "http": ("url",),
+    "container": ("image",),
+    "ssh": ("host", "command"),
+    "mcp": ("tool",),
+    "agent": (),
+}
+
+
 class EntryPoint(Strict):
     """How a capability is executed; which fields apply depends on ``type``."""
 
     type: EntryType
-    command: list[str] | None = None
+    command: Annotated[
+        list[str] | None, BeforeValidator(split_command, json_schema_input_type=str | list[str])
+    ] = None
     module: str | None = None
     function: str | None = None
     url: str | None = None
@@ -127,6 +146,13 @@ class EntryPoint(Strict):
     host: str | None = None
     tool: str | None = None
     args: dict[str, ArgSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> EntryPoint:
+        missing = [f for f in REQUIRED_BY_TYPE[self.type] if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"a '{self.type}' entry point needs {' and '.join(missing)}")
+        return self
 
 
 class CapabilityOptions(Strict):

@@ -12,7 +12,6 @@ validation errors can be located in the file.
 
 from __future__ import annotations
 
-import shlex
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
@@ -24,30 +23,17 @@ from assistant.plugins.manifest import (
     Capability,
     CapabilityOptions,
     EntryPoint,
-    EntryType,
     EnvVarItem,
     Manifest,
     PluginIdentity,
     Resources,
     Size,
     Strict,
+    split_command,
 )
 
 SCHEMA_VERSIONS = ("1.0",)
 _INTERPRETERS = {".py": "python", ".sh": "bash", ".js": "node", ".mjs": "node", ".rb": "ruby"}
-_REQUIRED_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "cli": ("command",),
-    "python_function": ("module", "function"),
-    "http": ("url",),
-    "container": ("image",),
-    "ssh": ("host", "command"),
-    "mcp": ("tool",),
-    "agent": (),
-}
-
-
-def split_command(value: str | list[str]) -> list[str]:
-    return shlex.split(value) if isinstance(value, str) else list(value)
 
 
 # ---- flat form (seed §5.1) -------------------------------------------------------------------
@@ -69,7 +55,7 @@ class FlatEntryPoint(CapabilityOptions):
 
     def argv(self) -> list[str]:
         if self.run is not None:
-            return split_command(self.run)
+            return list(split_command(self.run))
         assert self.script is not None
         interpreter = _INTERPRETERS.get(PurePosixPath(self.script).suffix)
         return [interpreter, self.script] if interpreter else [self.script]
@@ -160,30 +146,13 @@ class V1Capability(CapabilityOptions):
     outputs: list[str] = Field(default_factory=list, description="Output formats, e.g. json.")
 
 
-class V1EntryPoint(Strict):
-    capability: str
-    type: EntryType
-    command: str | list[str] | None = None
-    module: str | None = None
-    function: str | None = None
-    url: str | None = None
-    method: str | None = None
-    image: str | None = None
-    host: str | None = None
-    tool: str | None = None
-    args: dict[str, ArgSpec] = Field(default_factory=dict)
+class V1EntryPoint(EntryPoint):
+    """An entry point, bound to its capability by name."""
 
-    @model_validator(mode="after")
-    def _fields_for_type(self) -> V1EntryPoint:
-        missing = [f for f in _REQUIRED_BY_TYPE[self.type] if getattr(self, f) is None]
-        if missing:
-            raise ValueError(f"a '{self.type}' entry point needs {' and '.join(missing)}")
-        return self
+    capability: str
 
     def entry(self) -> EntryPoint:
-        fields = self.model_dump(exclude={"capability", "command", "args"})
-        command = split_command(self.command) if self.command is not None else None
-        return EntryPoint(command=command, args=self.args, **fields)
+        return EntryPoint(**self.model_dump(exclude={"capability"}))
 
 
 class V1Dependencies(Strict):
