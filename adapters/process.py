@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 STDOUT_LIMIT = 8 * 1024 * 1024
 STDERR_LIMIT = 256 * 1024
-LINE_LIMIT = 1024 * 1024
+CHUNK = 64 * 1024
 LineSink = Callable[[str, str], None]
 
 
@@ -30,25 +31,31 @@ class ProcessOutcome:
     pid: int | None = None
 
 
-class _Capture:
-    """Keeps the head of a stream up to ``limit`` bytes and counts the rest."""
+class _Head:
+    """Keeps the first ``limit`` bytes: stdout is the plugin's result, its start matters."""
 
     def __init__(self, limit: int):
         self.limit = limit
-        self.parts: list[bytes] = []
-        self.size = 0
+        self.data = bytearray()
         self.truncated = False
 
     def add(self, chunk: bytes) -> None:
-        room = self.limit - self.size
-        if room > 0:
-            self.parts.append(chunk[:room])
-            self.size += min(room, len(chunk))
-        if len(chunk) > room:
-            self.truncated = True
+        room = self.limit - len(self.data)
+        self.data += chunk[: max(room, 0)]
+        self.truncated = self.truncated or len(chunk) > room
 
     def text(self) -> str:
-        return b"".join(self.parts).decode("utf-8", errors="replace")
+        return self.data.decode("utf-8", errors="replace")
+
+
+class _Tail(_Head):
+    """Keeps the last ``limit`` bytes: the end of stderr is where the error is."""
+
+    def add(self, chunk: bytes) -> None:
+        self.data += chunk
+        if len(self.data) > self.limit:
+            del self.data[: len(self.data) - self.limit]
+            self.truncated = True
 
 
 async def run_process(
@@ -61,7 +68,13 @@ async def run_process(
     on_line: LineSink | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> ProcessOutcome:
-    """Run ``argv`` to completion; on timeout or cancellation the process group is killed."""
+    """Run ``argv`` to completion within ``timeout`` seconds.
+
+    The deadline covers the whole life of the process, not only its output: a child that
+    closes its pipes and keeps running is stopped too. On timeout or cancellation the process
+    group gets SIGTERM, then SIGKILL after ``kill_grace`` seconds; whatever the plugin left
+    running in its group when it exited is killed as well.
+    """
     started = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
         *argv,
@@ -71,30 +84,27 @@ async def run_process(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
-        limit=LINE_LIMIT,
     )
     if on_start is not None:
         on_start(proc.pid)
-    out, err = _Capture(STDOUT_LIMIT), _Capture(STDERR_LIMIT)
+    out, err = _Head(STDOUT_LIMIT), _Tail(STDERR_LIMIT)
     assert proc.stdout is not None and proc.stderr is not None
     pumps = asyncio.gather(
         _pump(proc.stdout, out, "stdout", on_line), _pump(proc.stderr, err, "stderr", on_line)
     )
     timed_out = False
     try:
-        await asyncio.wait_for(asyncio.shield(pumps), timeout)
-        await proc.wait()
+        await asyncio.wait_for(_finish(proc, pumps), timeout)
     except TimeoutError:
         timed_out = True
-        await _stop_group(proc, kill_grace)
-    except asyncio.CancelledError:
-        await _stop_group(proc, kill_grace)
-        raise
     finally:
-        if proc.returncode is None:
+        if proc.returncode is None or timed_out:
             await _stop_group(proc, kill_grace)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(pumps, 5)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # background children left behind by the plugin
+        pumps.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pumps
     return ProcessOutcome(
         exit_code=proc.returncode,
         stdout=out.text(),
@@ -106,19 +116,33 @@ async def run_process(
     )
 
 
+async def _finish(proc: asyncio.subprocess.Process, pumps: asyncio.Future[Any]) -> None:
+    await asyncio.shield(pumps)
+    await proc.wait()
+
+
 async def _pump(
-    stream: asyncio.StreamReader, capture: _Capture, name: str, on_line: LineSink | None
+    stream: asyncio.StreamReader, capture: _Head, name: str, on_line: LineSink | None
 ) -> None:
-    while True:
-        try:
-            line = await stream.readline() if on_line else await stream.read(65536)
-        except ValueError:  # a line longer than LINE_LIMIT: take it in pieces
-            line = await stream.read(LINE_LIMIT)
-        if not line:
-            return
-        capture.add(line)
-        if on_line is not None:
-            on_line(name, line.decode("utf-8", errors="replace").rstrip("\n"))
+    """Copy ``stream`` into ``capture``, handing complete lines to ``on_line`` as they arrive.
+
+    Reads fixed-size chunks and splits lines itself, so an endless line costs no more memory
+    than the capture keeps and loses nothing.
+    """
+    pending = b""
+    while chunk := await stream.read(CHUNK):
+        capture.add(chunk)
+        if on_line is None:
+            continue
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            on_line(name, line.decode("utf-8", errors="replace"))
+        if len(pending) > CHUNK:
+            on_line(name, pending.decode("utf-8", errors="replace"))
+            pending = b""
+    if on_line is not None and pending:
+        on_line(name, pending.decode("utf-8", errors="replace"))
 
 
 async def _stop_group(proc: asyncio.subprocess.Process, grace: float) -> None:

@@ -67,8 +67,9 @@ class CliAdapter:
                 on_line=on_line,
                 on_start=on_start,
             )
-        except FileNotFoundError as exc:
-            return PluginResult("failed", command=argv, error=f"cannot start {argv[0]}: {exc}")
+        except OSError as exc:  # missing, not executable, bad interpreter line, ...
+            reason = exc.strerror or str(exc)
+            return PluginResult("failed", command=argv, error=f"cannot start {argv[0]}: {reason}")
         result = PluginResult(
             "succeeded",
             exit_code=done.exit_code,
@@ -166,7 +167,8 @@ def _fill(template: str, inputs: dict[str, Any]) -> str | None:
     names = [field for _, field, _, _ in string.Formatter().parse(template) if field]
     if any(inputs.get(name) in (None, "") for name in names):
         return None
-    return template.format_map({name: inputs[name] for name in names}) or None
+    values = {name: glob.escape(str(inputs[name])) for name in names}  # a value is no pattern
+    return template.format_map(values) or None
 
 
 def _last_line(stderr: str) -> str:

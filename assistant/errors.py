@@ -91,3 +91,14 @@ class RunFailed(Mark1Error):
     """A capability ran and reported failure; its record is kept."""
 
     exit_code = 1
+
+
+class Terminated(Mark1Error):
+    """A signal (SIGTERM, SIGHUP) stopped the command after it cleaned up."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        name = signal.Signals(signum).name
+        super().__init__(f"stopped by {name}; running plugins were stopped and recorded")
+        self.exit_code = 128 + signum

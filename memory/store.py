@@ -8,8 +8,10 @@ and migrations run inside such a transaction so two first starts cannot both app
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -52,7 +54,7 @@ class Store:
         conn.row_factory = aiosqlite.Row
         try:
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await _enable_wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
             store = cls(conn, path)
@@ -101,6 +103,19 @@ class Store:
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
+
+
+async def _enable_wal(conn: aiosqlite.Connection) -> None:
+    """Switch to WAL, retrying: on a brand-new file two processes can race for the lock the
+    switch needs, and SQLite reports "database is locked" at once instead of waiting."""
+    for attempt in range(100):
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            await asyncio.sleep(0.02 + 0.01 * attempt)
 
 
 def _statements(sql: str) -> list[str]:

@@ -92,7 +92,27 @@ def run(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception as exc:  # the top-level handler: a bug must not reach the user raw
+        return _fail(f"internal error: {exc!r}\n  hint: {_save_traceback()}", 70)
     return 0
+
+
+def _save_traceback() -> str:
+    """Write the current traceback to the log folder; say where (or print it if we cannot)."""
+    import time
+    import traceback
+
+    from assistant import paths
+
+    text = traceback.format_exc()
+    try:
+        folder = paths.log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / time.strftime("crash-%Y%m%d-%H%M%S.log")
+        log.write_text(text, encoding="utf-8")
+    except OSError:
+        return "the traceback follows; please report it\n" + text
+    return f"this is a bug in Mark-1; the details are in {log}, please report it"
 
 
 def _fail(text: str, code: int) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from assistant.errors import UserError
+from assistant.errors import Terminated, UserError
 
 T = TypeVar("T")
 
@@ -30,7 +31,41 @@ def color_enabled(stream: Any = None) -> bool:
 
 
 def run_async(coro: Awaitable[T]) -> T:
-    return asyncio.run(coro)  # type: ignore[arg-type]
+    """Run a command's coroutine; SIGTERM and SIGHUP cancel it like Ctrl-C does.
+
+    Cancelling (rather than dying) lets every ``finally`` run: the plugin's process group is
+    killed and the run is recorded as cancelled instead of staying "running" for ever.
+    """
+    received: list[int] = []
+
+    async def guarded() -> T:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        handled = []
+
+        def stop(signum: int) -> None:
+            received.append(signum)
+            task.cancel()
+
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                loop.add_signal_handler(sig, stop, sig)
+                handled.append(sig)
+            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
+                break
+        try:
+            return await coro
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
+
+    try:
+        return asyncio.run(guarded())
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        raise Terminated(received[0]) from None
 
 
 def echo_json(data: Any) -> None:

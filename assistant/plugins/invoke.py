@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from adapters.base import (
     InputValidationError,
     PluginResult,
     RunContext,
+    Status,
     adapter_for,
 )
 from assistant.config import Settings
@@ -80,6 +82,7 @@ async def run_capability(
             hint=f"`mark1 capabilities show {plugin.name}.{capability.name}` lists its parameters",
         ) from exc
     limit = timeout or capability.timeout or plugin.manifest.timeout or settings.run.timeout
+    granted = declared_environment(plugin, capability)
     qualified = f"{plugin.name}.{capability.name}"
     run_id = await runs.start_run(
         store, kind="capability", target=qualified, inputs=checked, workdir=workdir
@@ -94,17 +97,49 @@ async def run_capability(
         inputs=checked,
     )
     context = RunContext(
-        workdir=workdir, timeout=limit, kill_grace=settings.run.kill_grace, on_event=on_event
+        workdir=workdir,
+        timeout=limit,
+        kill_grace=settings.run.kill_grace,
+        env=granted,
+        on_event=on_event,
     )
     try:
         async with adapter:
             result = await adapter.execute(spec, checked, context)
-    except asyncio.CancelledError:
-        result = PluginResult("cancelled", error="cancelled by the user")
-        await _record(store, run_id, capability.name, result)
+    except BaseException as exc:
+        # Whatever stops the run (Ctrl-C, SIGTERM, a bug) the record must not stay "running".
+        cancelled = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+        status: Status = "cancelled" if cancelled else "failed"
+        error = "cancelled by the user" if cancelled else f"internal error: {exc!r}"
+        await asyncio.shield(
+            _record(store, run_id, capability.name, PluginResult(status, error=error))
+        )
         raise
     await _record(store, run_id, capability.name, result)
     return run_id, result
+
+
+def declared_environment(plugin: PluginRecord, capability: Capability) -> dict[str, str]:
+    """The environment variables the manifest declares, taken from the host environment.
+
+    A plugin sees only what it declares (the rest of the environment is scrubbed). Defaults
+    fill gaps; a required variable with no value stops the run before it starts.
+    """
+    granted: dict[str, str] = {}
+    missing = []
+    for var in [*plugin.manifest.env, *capability.env]:
+        value = os.environ.get(var.name, var.default)
+        if value is not None:
+            granted[var.name] = value
+        elif var.required:
+            missing.append(var.name)
+    if missing:
+        names = ", ".join(missing)
+        raise UserError(
+            f"{plugin.name}.{capability.name} needs the environment variable(s) {names}",
+            hint=f"set them before running, e.g. export {missing[0]}=...",
+        )
+    return granted
 
 
 async def _record(store: Store, run_id: str, step: str, result: PluginResult) -> None:

@@ -15,6 +15,10 @@ from pathlib import Path
 from assistant.errors import RetryableError, SourceError
 
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:(?!//)")
+# Branch, tag or (abbreviated) commit names; never an option: git would obey "--upload-pack=...".
+_REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*@\{)[A-Za-z0-9._/+-]+(?<![./])$")
+# The user's shell may point git at another repository; these would redirect every command.
+_GIT_KEEP = ("GIT_SSH", "GIT_SSH_COMMAND", "GIT_PROXY_COMMAND", "GIT_SSL_CAINFO", "GIT_SSL_CAPATH")
 _REMOTE_SCHEMES = ("https://", "http://", "ssh://", "git://", "file://")
 
 
@@ -30,7 +34,7 @@ class PluginSource:
     subdir: str | None = None
 
     def with_ref(self, ref: str | None) -> PluginSource:
-        return replace(self, ref=ref)
+        return replace(self, ref=check_ref(ref) if ref else None)
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ def parse_source(text: str, cwd: Path | None = None) -> PluginSource:
         text, _, rest = text.partition("#subdirectory=")
         subdir, sep, ref_part = rest.partition("@")
         text = f"{text}{sep}{ref_part}"
-        subdir = subdir.strip("/") or None
+        subdir = _check_subdir(subdir)
     if not text:
         raise SourceError("empty plugin source", hint="give a Git URL or a folder path")
     if text.startswith("ext::") or "::" in text.split("/")[0]:
@@ -63,8 +67,9 @@ def parse_source(text: str, cwd: Path | None = None) -> PluginSource:
     base, ref = text, None
     at = text.rfind("@")
     is_scp_user = bool(_SCP_LIKE.match(text)) and at < text.index(":")
-    if at > 0 and at > text.rfind("/") and not is_scp_user:
-        base, ref = text[:at], text[at + 1 :] or None
+    is_folder = Path(text).expanduser().exists() or ((cwd or Path.cwd()) / text).exists()
+    if at > 0 and at > text.rfind("/") and not is_scp_user and not is_folder:
+        base, ref = text[:at], check_ref(text[at + 1 :]) if text[at + 1 :] else None
     if base.startswith(_REMOTE_SCHEMES) or _SCP_LIKE.match(base):
         shown = f"{base}#subdirectory={subdir}" if subdir else base
         local = Path(base.removeprefix("file://")) if base.startswith("file://") else None
@@ -85,9 +90,30 @@ def parse_source(text: str, cwd: Path | None = None) -> PluginSource:
     return PluginSource(folder.as_uri(), str(folder), ref, folder, subdir)
 
 
+def check_ref(ref: str) -> str:
+    """``ref`` if it can only be read as a branch, tag or commit name by git."""
+    if not _REF.match(ref):
+        raise SourceError(
+            f"'{ref}' is not a valid branch, tag or commit name",
+            hint="refs use letters, digits and . _ / + - and never start with '-'",
+        )
+    return ref
+
+
+def _check_subdir(subdir: str) -> str | None:
+    parts = [p for p in subdir.split("/") if p not in ("", ".")]
+    if subdir.startswith("/") or ".." in parts:
+        raise SourceError(
+            f"#subdirectory={subdir} leaves the repository",
+            hint="give a folder inside the repository, relative to its root",
+        )
+    return "/".join(parts) or None
+
+
 def git_env() -> dict[str, str]:
-    """The host environment with every way git could stop to ask a question turned off."""
-    env = dict(os.environ)
+    """The host environment with every way git could stop to ask a question turned off,
+    and without GIT_DIR and friends, which would make git act on another repository."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _GIT_KEEP}
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["GCM_INTERACTIVE"] = "never"
     env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
@@ -130,13 +156,13 @@ def fetch(source: PluginSource, dest: Path, *, depth: int, timeout: float) -> Ch
         run("init", "--quiet")
         run("remote", "add", "origin", source.url)
         try:
-            run("fetch", "--quiet", "--no-tags", *shallow, "origin", source.ref)
+            run("fetch", "--quiet", "--no-tags", *shallow, "--end-of-options", "origin", source.ref)
             target = "FETCH_HEAD"
         except SourceError:
             # Some servers refuse to send a bare (possibly abbreviated) commit id: fetch it all.
             run("fetch", "--quiet", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*")
             target = _find_commit(run, source)
-        run("checkout", "--quiet", "--detach", target)
+        run("checkout", "--quiet", "--detach", "--end-of-options", target)
         ref = source.ref
     commit = run("rev-parse", "HEAD").strip()
     return Checkout(commit=commit, ref=ref)

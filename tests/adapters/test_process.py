@@ -87,3 +87,57 @@ async def test_huge_output_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyP
         [sys.executable, "-c", script], cwd=tmp_path, env=ENV, timeout=30, on_line=lambda s, t: None
     )
     assert done.exit_code == 0 and done.stdout_truncated and len(done.stdout) == 1000
+
+
+async def test_deadline_holds_when_the_child_closes_its_pipes(tmp_path: Path) -> None:
+    """Closing stdout/stderr and sleeping on does not escape the time limit."""
+    script = "import os, time; os.close(1); os.close(2); time.sleep(600)"
+    done = await run_process(
+        [sys.executable, "-c", script], cwd=tmp_path, env=ENV, timeout=1, kill_grace=0.2
+    )
+    assert done.timed_out and done.duration < 30
+
+
+async def test_a_line_longer_than_any_buffer_arrives_whole(tmp_path: Path) -> None:
+    script = "import sys; sys.stdout.write('{\"k\": \"' + 'x' * 3_000_000 + '\"}\\n')"
+    seen: list[str] = []
+    done = await run_process(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=ENV,
+        timeout=60,
+        on_line=lambda s, t: seen.append(t),
+    )
+    assert len(done.stdout) == 3_000_010 and not done.stdout_truncated
+    assert sum(len(t) for t in seen) == 3_000_009
+
+
+async def test_stderr_keeps_its_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last lines of stderr (where the error is) survive a flood of logging."""
+    monkeypatch.setattr(process, "STDERR_LIMIT", 2000)
+    script = (
+        "import sys\n"
+        "for i in range(5000): print(f'log line {i}', file=sys.stderr)\n"
+        "print('REAL ERROR: disk full', file=sys.stderr)\n"
+    )
+    done = await run_process([sys.executable, "-c", script], cwd=tmp_path, env=ENV, timeout=30)
+    assert done.stderr.endswith("REAL ERROR: disk full\n") and len(done.stderr) <= 2000
+
+
+async def test_background_children_die_with_the_run(tmp_path: Path) -> None:
+    """A plugin that exits leaving a detached-output child behind does not leak it."""
+    pid_file = tmp_path / "bg.pid"
+    script = (
+        "import subprocess, sys\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'],"
+        " stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+    )
+    done = await run_process([sys.executable, "-c", script], cwd=tmp_path, env=ENV, timeout=30)
+    assert done.exit_code == 0 and not done.timed_out
+    child = int(pid_file.read_text())
+    for _ in range(100):
+        if not alive(child):
+            break
+        await asyncio.sleep(0.05)
+    assert not alive(child)

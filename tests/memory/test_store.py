@@ -54,8 +54,9 @@ async def test_failed_transaction_leaves_no_trace(tmp_path: Path) -> None:
         assert await store.fetchall("SELECT * FROM runs") == []
 
 
-def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
-    """Three processes (first start included: they race on migrations too) write 150 rows each."""
+def test_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+    """Four processes write 150 rows each into one brand-new file (so they also race to
+    create it, switch it to WAL and migrate it)."""
     db = tmp_path / "shared.db"
     procs = [
         subprocess.Popen(
@@ -63,7 +64,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        for n in range(3)
+        for n in range(4)
     ]
     for proc in procs:
         _, err = proc.communicate(timeout=120)
@@ -71,7 +72,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         counts = dict(conn.execute("SELECT target, count(*) FROM runs GROUP BY target").fetchall())
-        assert counts == {"p0": 150, "p1": 150, "p2": 150}
+        assert counts == {"p0": 150, "p1": 150, "p2": 150, "p3": 150}
         assert (
             conn.execute("SELECT count(*) FROM runs WHERE status != 'checked'").fetchone()[0] == 0
         )
