@@ -11,7 +11,15 @@ import re
 import shlex
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 EntryType = Literal["cli", "python_function", "http", "container", "ssh", "mcp", "agent"]
@@ -117,7 +125,28 @@ class Produced(Strict):
 
 def split_command(value: Any) -> Any:
     """A command written as one string is split like a shell would (quotes respected)."""
-    return shlex.split(value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    try:
+        return shlex.split(value)
+    except ValueError as exc:  # "No closing quotation", "No escaped character"
+        raise ValueError(f"cannot split the command: {exc}") from None
+
+
+def check_command(value: list[str] | None) -> list[str] | None:
+    """A command names a program to run: it has at least one word and the first is not empty."""
+    if value is not None and not value:
+        raise ValueError("the command is empty: write the program to run and its arguments")
+    if value and not value[0]:
+        raise ValueError("the command's first word (the program to run) is empty")
+    return value
+
+
+Command = Annotated[
+    list[str] | None,
+    BeforeValidator(split_command, json_schema_input_type=str | list[str]),
+    AfterValidator(check_command),
+]
 
 
 REQUIRED_BY_TYPE: dict[str, tuple[str, ...]] = {
@@ -135,9 +164,7 @@ class EntryPoint(Strict):
     """How a capability is executed; which fields apply depends on ``type``."""
 
     type: EntryType
-    command: Annotated[
-        list[str] | None, BeforeValidator(split_command, json_schema_input_type=str | list[str])
-    ] = None
+    command: Command = None
     module: str | None = None
     function: str | None = None
     url: str | None = None

@@ -12,10 +12,11 @@ validation errors can be located in the file.
 
 from __future__ import annotations
 
+import reprlib
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from assistant.plugins.manifest import (
     NAME_PATTERN,
@@ -29,10 +30,12 @@ from assistant.plugins.manifest import (
     Resources,
     Size,
     Strict,
+    check_command,
     split_command,
 )
 
 SCHEMA_VERSIONS = ("1.0",)
+Problem = tuple[tuple[str | int, ...], str]
 _INTERPRETERS = {".py": "python", ".sh": "bash", ".js": "node", ".mjs": "node", ".rb": "ruby"}
 
 
@@ -41,11 +44,20 @@ _INTERPRETERS = {".py": "python", ".sh": "bash", ".js": "node", ".mjs": "node", 
 
 class FlatEntryPoint(CapabilityOptions):
     command: str = Field(pattern=NAME_PATTERN, description="The capability's name.")
-    script: str | None = Field(None, description="Script in the repo, run with its interpreter.")
+    script: str | None = Field(
+        None, min_length=1, description="Script in the repo, run with its interpreter."
+    )
     run: str | list[str] | None = Field(None, description="Full command line, instead of script.")
     description: str = ""
     capabilities: list[str] = Field(default_factory=list, description="Tags for the capability.")
     args: dict[str, ArgSpec] = Field(default_factory=dict)
+
+    @field_validator("run")
+    @classmethod
+    def _run_is_a_command(cls, value: str | list[str] | None) -> str | list[str] | None:
+        # Split now, so a broken command is an error at `run`, not a crash in normalise().
+        check_command(split_command(value))
+        return value
 
     @model_validator(mode="after")
     def _one_way_to_run(self) -> FlatEntryPoint:
@@ -94,9 +106,9 @@ class FlatManifest(PluginIdentity):
     execution: FlatExecution = Field(default_factory=FlatExecution)
     env: list[EnvVarItem] = Field(default_factory=list)
 
-    def cross_check(self) -> list[tuple[tuple[str | int, ...], str]]:
-        """The flat form's one cross-field rule: capability names are unique."""
-        problems: list[tuple[tuple[str | int, ...], str]] = []
+    def cross_check(self) -> list[Problem]:
+        """Rules beyond one field: capability names are unique, ``parameters`` are JSON Schemas."""
+        problems: list[Problem] = []
         seen: set[str] = set()
         for i, entry in enumerate(self.entry_points):
             if entry.command in seen:
@@ -104,6 +116,7 @@ class FlatManifest(PluginIdentity):
                     (("entry_points", i, "command"), f"command '{entry.command}' is declared twice")
                 )
             seen.add(entry.command)
+            problems += _schema_problems(entry.parameters, ("entry_points", i, "parameters"))
         return problems
 
     def normalise(self) -> Manifest:
@@ -178,10 +191,10 @@ class V1Manifest(Strict):
     dependencies: V1Dependencies = Field(default_factory=V1Dependencies)
     configuration: V1Configuration = Field(default_factory=V1Configuration)
 
-    def cross_check(self) -> list[tuple[tuple[str | int, ...], str]]:
-        """Problems between sections, as (path in the YAML, message)."""
+    def cross_check(self) -> list[Problem]:
+        """Problems between sections or beyond one field, as (path in the YAML, message)."""
         names = [c.name for c in self.capabilities]
-        problems: list[tuple[tuple[str | int, ...], str]] = []
+        problems: list[Problem] = []
         seen: dict[str, int] = {}
         for i, name in enumerate(names):
             if name in seen:
@@ -189,6 +202,8 @@ class V1Manifest(Strict):
                     (("capabilities", i, "name"), f"capability '{name}' is declared twice")
                 )
             seen.setdefault(name, i)
+        for i, capability in enumerate(self.capabilities):
+            problems += _schema_problems(capability.parameters, ("capabilities", i, "parameters"))
         bound: dict[str, int] = {}
         for i, entry in enumerate(self.entry_points):
             where = ("entry_points", i, "capability")
@@ -243,6 +258,29 @@ class V1Manifest(Strict):
             env=config.environment_variables,
             capabilities=capabilities,
         )
+
+
+def _schema_problems(parameters: dict[str, Any] | None, where: tuple[str | int, ...]) -> list[Problem]:
+    """``parameters`` checked against the JSON Schema meta-schema, as ``mark1 run`` will use it.
+
+    Here rather than in a pydantic validator: the stored ``Manifest`` is re-validated on every
+    registry read, and importing jsonschema is slow; this runs only when a manifest is loaded.
+    """
+    if parameters is None:
+        return []
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.validators import Draft202012Validator
+
+    try:
+        Draft202012Validator.check_schema(parameters)
+    except SchemaError as exc:
+        message = exc.message
+        shown = repr(exc.instance)
+        if len(shown) > 40 and message.startswith(shown):  # "[...] is not of type 'object'"
+            message = reprlib.repr(exc.instance) + message[len(shown) :]
+        # Located at the offending value; the rendered path names it (...parameters.properties.a).
+        return [((*where, *exc.path), f"parameters is not a valid JSON Schema: {message}")]
+    return []
 
 
 def _unique(items: Any) -> list[str]:

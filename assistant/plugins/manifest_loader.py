@@ -200,9 +200,55 @@ def _indent(text: str) -> str:
 # ---- YAML with positions ----------------------------------------------------------------------
 
 
+MAX_DEPTH = 64  # nesting of mappings and lists; real manifests use a handful of levels
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _Refused(Exception):
+    """YAML this loader will not read, at ``mark``."""
+
+    def __init__(self, message: str, mark: yaml.Mark, hint: str) -> None:
+        super().__init__(message)
+        self.message, self.mark, self.hint = message, mark, hint
+
+
+class _Composer(yaml.SafeLoader):
+    """Compose nodes, refusing aliases and deep nesting as the events arrive.
+
+    Refusing aliases (rather than expanding them) is what keeps a recursive anchor or a
+    "billion laughs" file from recursing or growing without bound: nothing is built from one.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(
+                f"YAML aliases (*{event.anchor}) are not supported in mark1.plugin.yml: "
+                "write the value out",
+                event.start_mark,
+                "repeat the value where it is needed instead of using &anchor and *alias",
+            )
+        if self.depth >= MAX_DEPTH:
+            raise _Refused(
+                f"the manifest is nested more than {MAX_DEPTH} levels deep",
+                event.start_mark,
+                "flatten the nesting; a manifest needs only a few levels",
+            )
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self.depth -= 1
+
+
 def _compose(text: str, path: Path | str) -> tuple[Any, Marks]:
+    loader = _Composer(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark, message = exc.problem_mark or exc.context_mark, f"{exc.problem or exc}"
         at_end = exc.problem_mark is None or exc.problem_mark.index >= len(text.rstrip())
@@ -216,6 +262,14 @@ def _compose(text: str, path: Path | str) -> tuple[Any, Marks]:
             where=where,
             hint="check indentation (spaces, not tabs) and quote values containing ': ' or '#'",
         ) from None
+    except _Refused as exc:
+        raise ManifestError(
+            exc.message,
+            where=Location(path, exc.mark.line + 1, exc.mark.column + 1),
+            hint=exc.hint,
+        ) from None
+    finally:
+        loader.dispose()
     if node is None:
         raise ManifestError(
             "the manifest is empty",
@@ -233,7 +287,7 @@ def _walk(node: yaml.Node, loc: Loc, marks: Marks, path: Path | str) -> Any:
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _scalar(key_node)
+            key = _key(key_node, path)
             if key in out:
                 raise ManifestError(
                     f"key '{key}' appears twice in the same mapping",
@@ -247,12 +301,48 @@ def _walk(node: yaml.Node, loc: Loc, marks: Marks, path: Path | str) -> Any:
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_walk(item, (*loc, i), marks, path) for i, item in enumerate(node.value)]
-    return _scalar(node)
+    return _scalar(node, path)
+
+
+def _key(node: yaml.Node, path: Path | str) -> str:
+    """A mapping key, which must read as text: ``? [a, b]``, ``1:`` or ``yes:`` are refused."""
+    where = Location(path, *_position(node))
+    if node.tag == MERGE_TAG:
+        raise ManifestError(
+            "YAML merge keys (<<) are not supported in mark1.plugin.yml: write the keys out",
+            where=where,
+        )
+    if not isinstance(node, yaml.ScalarNode):
+        kind = "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
+        raise ManifestError(
+            f"keys must be plain names, not {kind}",
+            where=where,
+            hint="write each key as a name followed by ':', e.g. command: ...",
+        )
+    key = _scalar(node, path)
+    if not isinstance(key, str):
+        raise ManifestError(
+            f"keys must be plain names; YAML reads {node.value!r} as "
+            f"{'null' if key is None else type(key).__name__}",
+            where=where,
+            hint=f"quote the key if it is meant as a name: '{node.value}':",
+        )
+    return key
 
 
 def _position(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _scalar(node: yaml.Node) -> Any:
-    return yaml.SafeLoader("").construct_object(node, deep=True)
+def _scalar(node: yaml.Node, path: Path | str) -> Any:
+    try:
+        return yaml.SafeLoader("").construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        # An unknown or unsafe tag (!foo, !!python/...), or a value its type cannot hold
+        # (version: 2020-13-45 looks like a date; !!int abc).
+        reason = exc.problem if isinstance(exc, yaml.MarkedYAMLError) else str(exc)
+        raise ManifestError(
+            f"cannot read the value {node.value!r}: {reason}",
+            where=Location(path, *_position(node)),
+            hint="quote the value to keep it as text, and drop any !tag",
+        ) from None

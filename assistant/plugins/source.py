@@ -162,7 +162,7 @@ def fetch(source: PluginSource, dest: Path, *, depth: int, timeout: float) -> Ch
             # Some servers refuse to send a bare (possibly abbreviated) commit id: fetch it all.
             run("fetch", "--quiet", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*")
             target = _find_commit(run, source)
-        run("checkout", "--quiet", "--detach", "--end-of-options", target)
+        run("checkout", "--quiet", "--detach", target)  # FETCH_HEAD or a full commit id
         ref = source.ref
     commit = run("rev-parse", "HEAD").strip()
     return Checkout(commit=commit, ref=ref)
