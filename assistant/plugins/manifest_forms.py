@@ -260,7 +260,9 @@ class V1Manifest(Strict):
         )
 
 
-def _schema_problems(parameters: dict[str, Any] | None, where: tuple[str | int, ...]) -> list[Problem]:
+def _schema_problems(
+    parameters: dict[str, Any] | None, where: tuple[str | int, ...]
+) -> list[Problem]:
     """``parameters`` checked against the JSON Schema meta-schema, as ``mark1 run`` will use it.
 
     Here rather than in a pydantic validator: the stored ``Manifest`` is re-validated on every

@@ -207,7 +207,7 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 class _Refused(Exception):
     """YAML this loader will not read, at ``mark``."""
 
-    def __init__(self, message: str, mark: yaml.Mark, hint: str) -> None:
+    def __init__(self, message: str, mark: Any, hint: str) -> None:  # a yaml Mark
         super().__init__(message)
         self.message, self.mark, self.hint = message, mark, hint
 
@@ -240,7 +240,7 @@ class _Composer(yaml.SafeLoader):
             )
         self.depth += 1
         try:
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self.depth -= 1
 

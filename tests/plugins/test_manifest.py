@@ -224,6 +224,22 @@ def test_normalised_fields_of_the_shared_plugin() -> None:
 
 # ---- malformed manifests: where and what ------------------------------------------------------
 
+V1_ENTRY = (
+    'schema_version: "1.0"\n'
+    "plugin: {name: tool}\n"
+    "capabilities:\n"
+    "  - name: a\n"
+    "entry_points:\n"
+    "  - capability: a\n"
+    "    type: cli\n"
+    "    %s\n"
+)
+
+# Nine levels of nine aliases: 9**9 (387 million) strings if the aliases were expanded.
+BILLION_LAUGHS = "name: tool\nl0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 10)
+)
+
 MALFORMED = [
     pytest.param(
         "name: tool\nentry_points:\n  - command: a\n   script: a.py\n",
@@ -428,6 +444,147 @@ MALFORMED = [
         None,
         id="flat-duplicate-command",
     ),
+    pytest.param(
+        'name: tool\nentry_points:\n  - command: a\n    run: "python \'x"\n',
+        (4, 10),
+        "entry_points[0].run: cannot split the command: No closing quotation",
+        None,
+        id="flat-run-unclosed-quote",
+    ),
+    pytest.param(
+        V1_ENTRY % 'command: "python \'x"',
+        (8, 14),
+        "entry_points[0].command: cannot split the command: No closing quotation",
+        None,
+        id="versioned-command-unclosed-quote",
+    ),
+    pytest.param(
+        V1_ENTRY % 'command: ""',
+        (8, 14),
+        "entry_points[0].command: the command is empty",
+        None,
+        id="versioned-empty-command",
+    ),
+    pytest.param(
+        V1_ENTRY % "command: []",
+        (8, 5),
+        "entry_points[0].command: the command is empty",
+        None,
+        id="versioned-empty-command-list",
+    ),
+    pytest.param(
+        V1_ENTRY % 'command: ["", tool.py]',
+        (8, 5),
+        "the command's first word (the program to run) is empty",
+        None,
+        id="versioned-command-without-program",
+    ),
+    pytest.param(
+        "name: tool\nentry_points:\n  - command: a\n    run: '  '\n",
+        (4, 10),
+        "entry_points[0].run: the command is empty",
+        None,
+        id="flat-empty-run",
+    ),
+    pytest.param(
+        "name: tool\nentry_points: &entries\n  - command: a\n    script: a.py\n"
+        "    tags: *entries\n",
+        (5, 11),  # the alias, not the anchor
+        "YAML aliases (*entries) are not supported in mark1.plugin.yml: write the value out",
+        None,
+        id="yaml-recursive-alias",
+    ),
+    pytest.param(
+        BILLION_LAUGHS,
+        (3, 10),  # the first alias
+        "YAML aliases (*l0) are not supported",
+        None,
+        id="yaml-alias-bomb",
+    ),
+    pytest.param(
+        "name: tool\nentry_points:\n  - &entry {command: a, script: a.py}\n  - *entry\n",
+        (4, 5),
+        "YAML aliases (*entry) are not supported",
+        None,
+        id="yaml-alias",
+    ),
+    pytest.param(
+        "name: tool\nentry_points:\n  - <<: {command: a}\n    script: a.py\n",
+        (3, 5),
+        "YAML merge keys (<<) are not supported",
+        None,
+        id="yaml-merge-key",
+    ),
+    pytest.param(
+        "name: tool\n? [a, b]\n: 1\nentry_points:\n  - command: a\n    script: a.py\n",
+        (2, 3),
+        "keys must be plain names, not a list",
+        None,
+        id="yaml-complex-key",
+    ),
+    pytest.param(
+        "name: tool\n"
+        "entry_points:\n"
+        "  - command: a\n"
+        "    script: a.py\n"
+        "    parameters:\n"
+        "      properties:\n"
+        "        yes: {type: boolean}\n",
+        (7, 9),  # YAML 1.1 reads yes/no/on/off as booleans: the property would be "True"
+        "keys must be plain names; YAML reads 'yes' as bool",
+        "quote the key",
+        id="yaml-boolean-key",
+    ),
+    pytest.param(
+        "name: !!python/name:os.system tool\nentry_points:\n  - command: a\n    script: a.py\n",
+        (1, 7),
+        "could not determine a constructor for the tag",
+        None,
+        id="yaml-python-tag",
+    ),
+    pytest.param(
+        "name: tool\nversion: 2024-13-01\nentry_points:\n  - command: a\n    script: a.py\n",
+        (2, 10),  # looks like a date to YAML, but is not one
+        "cannot read the value '2024-13-01': month must be in 1..12",
+        "quote the value",
+        id="yaml-impossible-date",
+    ),
+    pytest.param(
+        "name: tool\nx: " + "[" * 200 + "]" * 200 + "\n",
+        (2, 67),
+        "nested more than 64 levels deep",
+        None,
+        id="yaml-nested-too-deep",
+    ),
+    pytest.param(
+        "name: tool\n"
+        "entry_points:\n"
+        "  - command: a\n"
+        "    script: a.py\n"
+        "    parameters:\n"
+        "      properties:\n"
+        "        a: {type: strnig}\n",
+        (7, 19),  # at the offending value inside the schema
+        "entry_points[0].parameters.properties.a.type: parameters is not a valid JSON Schema: "
+        "'strnig' is not valid under any of the given schemas",
+        None,
+        id="flat-parameters-invalid-json-schema",
+    ),
+    pytest.param(
+        'schema_version: "1.0"\n'
+        "plugin: {name: tool}\n"
+        "capabilities:\n"
+        "  - name: a\n"
+        "    parameters:\n"
+        "      properties: [a, b]\n"
+        "entry_points:\n"
+        "  - {capability: a, type: cli, command: run-a}\n",
+        (6, 7),
+        "capabilities[0].parameters.properties: parameters is not a valid JSON Schema: "
+        "['a', 'b'] is not of type 'object'",
+        None,
+        id="versioned-parameters-properties-not-a-mapping",
+    ),
 ]
 
 
@@ -446,6 +603,38 @@ def test_malformed_manifest_is_located(
     if hint is not None:
         assert err.hint is not None and hint in err.hint
     assert err.exit_code == 2
+
+
+@pytest.mark.timeout(10)
+def test_alias_bomb_is_refused_before_any_expansion() -> None:
+    """A "billion laughs" manifest is refused at its first alias, before any expansion (an
+    expanding loader would exhaust memory here; the timeout mark only guards against a hang)."""
+    with pytest.raises(ManifestError, match="YAML aliases") as err:
+        parse_manifest(BILLION_LAUGHS, "mark1.plugin.yml")
+    assert err.value.where is not None and err.value.where.line == 3
+
+
+def test_anchors_commands_and_schemas_that_are_fine() -> None:
+    """The new checks do not refuse what is valid: an unused anchor, quoted arguments, an empty
+    argument after the program, and a nested JSON Schema with quoted keys."""
+    manifest = parse_manifest(
+        "name: &n tool\n"
+        "entry_points:\n"
+        "  - command: a\n"
+        "    run: python 'a b.py' --sep ''\n"
+        "    parameters:\n"
+        "      type: object\n"
+        "      properties:\n"
+        "        'yes': {type: boolean, default: false}\n"
+        "        size: {type: array, items: {type: integer, minimum: 1}}\n"
+        "      required: [size]\n"
+    )
+
+    (capability,) = manifest.capabilities
+    assert manifest.name == "tool"
+    assert capability.entry_point.command == ["python", "a b.py", "--sep", ""]
+    assert capability.parameters is not None
+    assert list(capability.parameters["properties"]) == ["yes", "size"]
 
 
 def test_error_location_names_the_file(tmp_path: Path) -> None:
