@@ -121,6 +121,9 @@ def _reject_unknown(
             _reject_unknown(path, value, sub, f"{prefix}{key}.")
 
 
+PATH_KEYS = ("workspace",)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """The effective settings, every layer applied; flags arrive as ``overrides``."""
     for f in (paths.config_file(), paths.project_config_file()):
@@ -192,6 +195,8 @@ def set_value(path: Path, key: str, raw: str) -> Any:
             hint=keys[key] or None,
         ) from exc
     value = flatten(checked.model_dump(mode="json"))[key]
+    if key in PATH_KEYS and value is not None:
+        value = str(Path(value).expanduser().resolve())  # relative to where it was typed
     node[parts[-1]] = value
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".toml.tmp")

@@ -88,3 +88,13 @@ def test_init_creates_and_reports_everything(cli: Cli, tmp_path: Path) -> None:
     assert load_settings().workspace == tmp_path / "ws"
     again = cli("init")
     assert again.code == 0 and str(tmp_path / "ws") in again.out, "init is repeatable"
+
+
+def test_a_relative_workspace_is_fixed_where_it_was_typed(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli("config", "set", "workspace", "ws", "--json").code == 0
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert cli("config", "get", "workspace").out.strip() == str(tmp_path / "ws")

@@ -66,13 +66,17 @@ def get(key: str, as_json: bool) -> None:
 @click.argument("key")
 @click.argument("value")
 @scope_option
-def set_(key: str, value: str, project: bool) -> None:
+@json_option
+def set_(key: str, value: str, project: bool, as_json: bool) -> None:
     """Set KEY to VALUE in the user (or project) config file, after checking it."""
     from assistant.config import set_value
 
     target = _target(project)
     stored = set_value(target, key, value)
-    click.echo(f"{key} = {stored!r}  ({target})")
+    if as_json:
+        echo_json({"key": key, "value": stored, "file": str(target)})
+    else:
+        click.echo(f"{key} = {stored!r}  ({target})")
 
 
 @config.command()

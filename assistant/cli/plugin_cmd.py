@@ -49,9 +49,10 @@ def _print_record(record: PluginRecord, as_json: bool, verb: str) -> None:
 
 @plugin.command()
 @click.argument("source")
+@click.option("--ref", help="Branch, tag or commit (instead of @REF; e.g. for names with '/').")
 @click.option("--force", is_flag=True, help="Re-install even if a plugin of that name exists.")
 @json_option
-def install(source: str, force: bool, as_json: bool) -> None:
+def install(source: str, ref: str | None, force: bool, as_json: bool) -> None:
     """Install a plugin from SOURCE[@REF].
 
     \b
@@ -70,7 +71,9 @@ def install(source: str, force: bool, as_json: bool) -> None:
     async def go() -> PluginRecord:
         async with session() as (settings, store):
             with progress(quiet=as_json) as report:
-                return await Installer(store, settings, report).install(source, force=force)
+                return await Installer(store, settings, report).install(
+                    source, ref=ref, force=force
+                )
 
     _print_record(run_async(go()), as_json, "installed")
 
@@ -218,7 +221,7 @@ def info(name: str, as_json: bool) -> None:
         click.echo(f"note: {note}")
 
 
-def _toggle(name: str, enabled: bool) -> None:
+def _toggle(name: str, enabled: bool, as_json: bool) -> None:
     from assistant.plugins import registry
 
     async def go() -> PluginRecord:
@@ -226,21 +229,26 @@ def _toggle(name: str, enabled: bool) -> None:
             return await registry.set_enabled(store, name, enabled)
 
     record = run_async(go())
-    click.echo(f"{record.name} {'enabled' if enabled else 'disabled'}")
+    if as_json:
+        echo_json({"name": record.name, "enabled": record.enabled})
+    else:
+        click.echo(f"{record.name} {'enabled' if enabled else 'disabled'}")
 
 
 @plugin.command()
 @click.argument("name")
-def enable(name: str) -> None:
+@json_option
+def enable(name: str, as_json: bool) -> None:
     """Let NAME's capabilities run again."""
-    _toggle(name, True)
+    _toggle(name, True, as_json)
 
 
 @plugin.command()
 @click.argument("name")
-def disable(name: str) -> None:
+@json_option
+def disable(name: str, as_json: bool) -> None:
     """Keep NAME installed but refuse to run its capabilities."""
-    _toggle(name, False)
+    _toggle(name, False, as_json)
 
 
 @plugin.command()

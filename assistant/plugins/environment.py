@@ -56,25 +56,6 @@ def uv_binary() -> str:
         return found
 
 
-async def build_environment(
-    source: Path,
-    env_dir: Path,
-    manifest: Manifest,
-    *,
-    python: str | None,
-    timeout: float,
-    progress: Progress,
-    offline_first: bool = True,
-) -> EnvironmentReport:
-    """Create ``env_dir`` and provision it for the plugin at ``source``."""
-    interpreter = choose_interpreter(python, manifest)
-    progress(f"creating the Python environment ({Path(interpreter).name})")
-    await create_venv(env_dir, interpreter, timeout)
-    return await provision(
-        source, env_dir, manifest, timeout=timeout, progress=progress, offline_first=offline_first
-    )
-
-
 async def create_venv(env_dir: Path, interpreter: str, timeout: float) -> None:
     """An empty virtualenv: it needs nothing from the plugin, so it can be made meanwhile."""
     env_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -90,15 +71,18 @@ async def provision(
     timeout: float,
     progress: Progress,
     offline_first: bool = True,
+    editable: bool = False,
 ) -> EnvironmentReport:
     """Install the plugin's dependencies into the venv ``env_dir`` (and its node_modules).
+
+    ``editable`` installs a Python project in place (for linked plugins: edits take effect).
 
     With ``offline_first`` the packages are first installed from uv's cache alone, and only
     if that cannot satisfy them is the index asked: a warm reinstall then never waits on the
     network to re-validate what it already has (~300 ms per install against PyPI here).
     """
     report = EnvironmentReport(python=str(env_dir / "bin" / "python"))
-    targets = _python_targets(source, manifest)
+    targets = _python_targets(source, manifest, editable)
     if targets:
         progress("installing Python dependencies: " + ", ".join(_short(t, source) for t in targets))
         install = [uv_binary(), "pip", "install", "--quiet", "--compile-bytecode"]
@@ -142,14 +126,14 @@ def choose_interpreter(python: str | None, manifest: Manifest | None = None) -> 
     return chosen
 
 
-def _python_targets(source: Path, manifest: Manifest) -> list[str]:
+def _python_targets(source: Path, manifest: Manifest, editable: bool) -> list[str]:
     """What to ``pip install``: declared packages, requirements files, and the project itself."""
     targets = list(manifest.python_packages)
     requirements = source / "requirements.txt"
     if requirements.is_file():
         targets += ["-r", str(requirements)]
     if any((source / name).is_file() for name in _PYTHON_PROJECT):
-        targets.append(str(source))
+        targets += ["-e", str(source)] if editable else [str(source)]
     return targets
 
 

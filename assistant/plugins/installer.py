@@ -44,9 +44,13 @@ class Installer:
         self.settings = settings
         self.progress: Progress = progress or (lambda _msg: None)
 
-    async def install(self, source_text: str, *, force: bool = False) -> PluginRecord:
+    async def install(
+        self, source_text: str, *, ref: str | None = None, force: bool = False
+    ) -> PluginRecord:
         """Install from a Git URL or folder; ``force`` re-installs over an existing plugin."""
         source = parse_source(source_text)
+        if ref is not None:
+            source = source.with_ref(ref)
         return await self._provision(source, expect=None, force=force)
 
     async def update(
@@ -95,10 +99,10 @@ class Installer:
             interpreter = choose_interpreter(self.settings.install.python, manifest)
             self.progress(f"creating the Python environment ({Path(interpreter).name})")
             await create_venv(target / "env", interpreter, self.settings.install.build_timeout)
-            return await self._provision_and_register(new)
         except BaseException:
             discard(target)
             raise
+        return await self._provision_and_register(new, replace=existing is not None)
 
     async def remove(self, name: str) -> PluginRecord:
         """Delete the plugin's files and environments; its run history stays."""
@@ -126,7 +130,10 @@ class Installer:
                 discard(folder)
                 return expect
             inner = Path(source.subdir) if source.subdir else Path()
-            if not (folder / "src" / inner).is_dir():
+            plugin_root = (folder / "src" / inner).resolve()
+            if not plugin_root.is_relative_to((folder / "src").resolve()):
+                raise SourceError(f"'{inner}' leads outside {source.display} (a symbolic link?)")
+            if not plugin_root.is_dir():
                 raise SourceError(
                     f"{source.display} has no folder '{inner}' at {checkout.commit[:12]}",
                     hint="check the #subdirectory= part, and that the folder is committed",
@@ -155,10 +162,10 @@ class Installer:
                 manifest=manifest,
                 environment={},
             )
-            return await self._provision_and_register(new)
         except BaseException:
             discard(folder)
             raise
+        return await self._provision_and_register(new, replace=force or expect is not None)
 
     async def _fetch_with_venv(self, source: PluginSource, folder: Path) -> Checkout:
         """Clone into ``folder/src`` while uv creates ``folder/env``: neither needs the other."""
@@ -177,23 +184,32 @@ class Installer:
         assert isinstance(checkout, Checkout)
         return checkout
 
-    async def _provision_and_register(self, new: PluginVersion) -> PluginRecord:
-        """Install dependencies into the version's (existing) venv, validate, register."""
+    async def _provision_and_register(self, new: PluginVersion, *, replace: bool) -> PluginRecord:
+        """Install dependencies into the version's venv, validate, register; on any failure
+        before the registration commits, delete the version's folder."""
         assert new.env_path is not None
-        report = await provision(
-            new.source_path,
-            new.env_path,
-            new.manifest,
-            timeout=self.settings.install.build_timeout,
-            progress=self.progress,
-            offline_first=self.settings.install.offline_first,
-        )
-        self.progress("validating entry points")
-        report.notes += validate_entry_points(new.manifest, new.source_path, new.env_path)
-        record, superseded = await registry.register(
-            self.store, dataclasses.replace(new, environment=report.to_dict())
-        )
-        for old in superseded:
+        registered = False
+        try:
+            report = await provision(
+                new.source_path,
+                new.env_path,
+                new.manifest,
+                timeout=self.settings.install.build_timeout,
+                progress=self.progress,
+                offline_first=self.settings.install.offline_first,
+                editable=new.linked,
+            )
+            self.progress("validating entry points")
+            report.notes += validate_entry_points(new.manifest, new.source_path, new.env_path)
+            new = dataclasses.replace(new, environment=report.to_dict())
+            superseded = await registry.register(self.store, new, replace=replace)
+            registered = True
+        except BaseException:
+            if not registered:
+                discard(new.path)
+            raise
+        record, old_folders = superseded
+        for old in old_folders:
             discard(old)
         count = len(new.manifest.capabilities)
         self.progress(f"registered {record.name} with {count} capabilities")

@@ -131,17 +131,28 @@ async def list_plugins(store: Store) -> list[PluginRecord]:
     return [_record(r) for r in await store.fetchall(_SELECT + " ORDER BY p.name")]
 
 
-async def register(store: Store, new: PluginVersion) -> tuple[PluginRecord, list[Path]]:
+async def register(
+    store: Store, new: PluginVersion, *, replace: bool
+) -> tuple[PluginRecord, list[Path]]:
     """Make ``new`` the active version in one transaction.
 
-    Returns the record and the folders of the versions it superseded, which the caller deletes
-    once the transaction has committed.
+    Unless ``replace``, an installed plugin of the same name is an error, checked under the
+    write lock so two concurrent installs cannot both win. Returns the record and the folders
+    of the versions it superseded, which the caller deletes once the transaction has committed.
     """
     now = time.time()
     async with store.transaction() as db:
         row = await (
-            await db.execute("SELECT id FROM plugins WHERE name = ?", (new.name,))
+            await db.execute(
+                "SELECT id, removed_at, source FROM plugins WHERE name = ?", (new.name,)
+            )
         ).fetchone()
+        if row is not None and row[1] is None and not replace:
+            raise UserError(
+                f"'{new.name}' is already installed (from {row[2]})",
+                hint=f"`mark1 plugin update {new.name}` fetches a new version; "
+                "`mark1 plugin install --force SOURCE` re-installs",
+            )
         if row is None:
             cursor = await db.execute(
                 "INSERT INTO plugins(name, source, requested_ref, linked, enabled, installed_at,"
@@ -189,7 +200,7 @@ async def register(store: Store, new: PluginVersion) -> tuple[PluginRecord, list
             "UPDATE plugins SET active_version_id = ? WHERE id = ?", (version_id, plugin_id)
         )
         await _replace_capabilities(db, plugin_id, version_id, new.manifest)
-    record = await get_plugin(store, new.name)
+        record = await get_plugin(store, new.name)  # inside: COMMIT is the last thing awaited
     assert record is not None
     return record, [Path(r[0]) for r in old if Path(r[0]) != new.path]
 

@@ -174,3 +174,56 @@ def test_capabilities_search_and_show(toolbox: Repo, csv_plugin: Repo, cli: Cli)
     shown = cli("capabilities", "show", "csvtool.count")
     assert "-i file=<string> (required)" in shown.out
     assert "[default 'count.json']" in shown.out
+
+
+ENV_MANIFEST = """\
+schema_version: "1.0"
+plugin: {name: envy}
+capabilities:
+  - name: show
+    env:
+      - {name: GREETING, default: hello, required: false}
+      - ENVY_API_KEY
+  - name: touch
+    parameters: {type: object, properties: {name: {type: string}}, required: [name]}
+    produces: [{name: file, path: "{name}"}]
+entry_points:
+  - {capability: show, type: cli, command: python envy.py show}
+  - {capability: touch, type: cli, command: python envy.py touch}
+"""
+
+ENVY = """\
+import json, os, sys
+if sys.argv[1] == "show":
+    keys = ("GREETING", "ENVY_API_KEY", "ENVY_UNDECLARED")
+    print(json.dumps({k: os.environ.get(k) for k in keys}))
+else:
+    open(sys.argv[3], "w").write("x")
+"""
+
+
+def test_declared_env_vars_reach_the_plugin_and_nothing_else(
+    make_repo: Callable[..., Repo], cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo("envy", {"mark1.plugin.yml": ENV_MANIFEST, "envy.py": ENVY})
+    assert cli("plugin", "install", str(repo.path)).code == 0
+    missing = cli("run", "envy.show")
+    assert missing.code == 2 and "ENVY_API_KEY" in missing.err and "export" in missing.err
+    monkeypatch.setenv("ENVY_API_KEY", "k-123")
+    monkeypatch.setenv("ENVY_UNDECLARED", "leak")
+    result = cli("run", "envy.show", "--json")
+    assert json.loads(result.out)["outputs"] == {
+        "GREETING": "hello",
+        "ENVY_API_KEY": "k-123",
+        "ENVY_UNDECLARED": None,
+    }
+
+
+def test_produced_file_names_are_not_patterns(
+    make_repo: Callable[..., Repo], cli: Cli, tmp_path: Path
+) -> None:
+    repo = make_repo("envy", {"mark1.plugin.yml": ENV_MANIFEST, "envy.py": ENVY})
+    assert cli("plugin", "install", str(repo.path)).code == 0
+    result = cli("run", "envy.touch", "-i", "name=out[1].txt", "--workdir", str(tmp_path), "--json")
+    assert result.code == 0, result.out
+    assert json.loads(result.out)["artifacts"] == [str(tmp_path / "out[1].txt")]

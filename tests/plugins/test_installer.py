@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from assistant import paths
 from tests.conftest import CSV_PLUGIN_MANIFEST, CSV_PLUGIN_SCRIPT, CliResult, Repo
@@ -349,3 +352,46 @@ def test_node_dependencies_go_into_the_plugin_and_other_toolchains_are_reported(
     run = cli("run", "pad", "-i", "text=hi", "--json")
     assert run.code == 0, run.err
     assert json.loads(run.out)["outputs"] == {"padded": "*** hi ***"}
+
+
+def test_linked_python_project_runs_edited_code(tmp_path: Path, cli: Cli) -> None:
+    """A linked pyproject plugin is installed editable: code edits show on the next run."""
+    folder = tmp_path / "greeter"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text(PYPROJECT)
+    (folder / "greeter.py").write_text(GREETER)
+    (folder / "mark1.plugin.yml").write_text(GREETER_MANIFEST)
+    assert cli("plugin", "link", str(folder)).code == 0
+    first = cli("run", "greet", "-i", "name=a", "--json")
+    assert json.loads(first.out)["outputs"] == {"greeting": "hello a"}
+    (folder / "greeter.py").write_text(GREETER.replace('f"hello {a.name}"', 'f"hi {a.name}"'))
+    second = cli("run", "greet", "-i", "name=a", "--json")
+    assert json.loads(second.out)["outputs"] == {"greeting": "hi a"}
+
+
+async def test_two_installs_of_one_name_cannot_both_register(csv_plugin: Repo, cli: Cli) -> None:
+    """The 'already installed' check happens under the write lock, not before it."""
+    from assistant.errors import UserError
+    from assistant.plugins import registry
+    from memory.store import Store
+
+    assert cli("plugin", "install", str(csv_plugin.path)).code == 0
+    async with Store.open(paths.db_path()) as store:
+        current = await registry.require_plugin(store, "csvtool")
+        twin = dataclasses.replace(current, path=current.path.parent / "twin")
+        with pytest.raises(UserError, match="already installed"):
+            await registry.register(store, twin, replace=False)
+        versions = await store.fetchall("SELECT status FROM plugin_versions")
+        assert [v[0] for v in versions] == ["active"]
+
+
+def test_ref_option_for_branch_names_with_slashes(csv_plugin: Repo, cli: Cli) -> None:
+    from tests.conftest import git
+
+    git(csv_plugin.path, "checkout", "-q", "-b", "feature/faster")
+    head = csv_plugin.commit({"NOTES.md": "on a branch"}, "branch work")
+    git(csv_plugin.path, "checkout", "-q", "main")
+    result = cli("plugin", "install", str(csv_plugin.path), "--ref", "feature/faster", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["commit"] == head
+    assert json.loads(result.out)["ref"] == "feature/faster"
