@@ -145,6 +145,19 @@ async def _pump(
         on_line(name, pending.decode("utf-8", errors="replace"))
 
 
+def process_alive(pid: int | None) -> bool:
+    """Whether a process with this id exists (and is not a zombie we could see)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 async def _stop_group(proc: asyncio.subprocess.Process, grace: float) -> None:
     """SIGTERM the group, wait ``grace`` seconds, then SIGKILL whatever is left of it."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from adapters.process import process_alive
 from adapters.subprocess_cli import SYSTEM_PATH, resolve_command
 from assistant import paths
 from assistant.config import Settings
@@ -29,6 +30,7 @@ from assistant.plugins.source import Checkout, PluginSource, fetch, parse_source
 from memory.store import Store
 
 Progress = Callable[[str], None]
+OWNER_FILE = ".mark1-installing"
 SCRIPT_SUFFIXES = (".py", ".sh", ".js", ".mjs", ".rb", ".pl")
 NO_MANIFEST_HINT = (
     "add a mark1.plugin.yml at the repository's root (`mark1 plugin schema` prints its JSON "
@@ -107,10 +109,27 @@ class Installer:
     async def remove(self, name: str) -> PluginRecord:
         """Delete the plugin's files and environments; its run history stays."""
         record = await registry.require_plugin(self.store, name)
-        folders = await registry.mark_removed(self.store, record)
-        for folder in folders:
-            discard(folder)
+        await registry.mark_removed(self.store, record)
+        await self.sweep()
         return record
+
+    async def sweep(self) -> list[Path]:
+        """Delete version folders nothing needs any more; returns them.
+
+        Kept: active versions, versions a live run is using (an update during a long run
+        removes the old version once the run ends), and folders an install still in progress
+        owns. So a crash or a kill at any point leaves nothing behind for long.
+        """
+        root = paths.plugins_dir()
+        if not root.is_dir():
+            return []
+        keep = await registry.folders_in_use(self.store)
+        gone = [
+            f for f in root.iterdir() if f.is_dir() and f not in keep and not _being_installed(f)
+        ]
+        for folder in gone:
+            discard(folder)
+        return gone
 
     async def _provision(
         self,
@@ -188,7 +207,6 @@ class Installer:
         """Install dependencies into the version's venv, validate, register; on any failure
         before the registration commits, delete the version's folder."""
         assert new.env_path is not None
-        registered = False
         try:
             report = await provision(
                 new.source_path,
@@ -202,15 +220,12 @@ class Installer:
             self.progress("validating entry points")
             report.notes += validate_entry_points(new.manifest, new.source_path, new.env_path)
             new = dataclasses.replace(new, environment=report.to_dict())
-            superseded = await registry.register(self.store, new, replace=replace)
-            registered = True
-        except BaseException:
-            if not registered:
-                discard(new.path)
+            record = await registry.register(self.store, new, replace=replace)
+        except BaseException:  # registration is the last step: nothing was registered
+            discard(new.path)
             raise
-        record, old_folders = superseded
-        for old in old_folders:
-            discard(old)
+        (new.path / OWNER_FILE).unlink(missing_ok=True)
+        await self.sweep()
         count = len(new.manifest.capabilities)
         self.progress(f"registered {record.name} with {count} capabilities")
         return record
@@ -243,7 +258,17 @@ def new_version_dir() -> Path:
     """
     folder = paths.plugins_dir() / uuid.uuid4().hex[:12]
     folder.mkdir(parents=True)
+    (folder / OWNER_FILE).write_text(str(os.getpid()), encoding="utf-8")
     return folder
+
+
+def _being_installed(folder: Path) -> bool:
+    """Whether a live process is still building this folder (see ``new_version_dir``)."""
+    try:
+        pid = int((folder / OWNER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return process_alive(pid)
 
 
 def discard(folder: Path) -> None:

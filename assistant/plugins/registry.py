@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.base import CapabilitySpec
+from adapters.process import process_alive
 from assistant.errors import NotFoundError, UserError
 from assistant.plugins.manifest import Capability, Manifest
 from memory.store import Store, dumps, loads
@@ -131,14 +132,12 @@ async def list_plugins(store: Store) -> list[PluginRecord]:
     return [_record(r) for r in await store.fetchall(_SELECT + " ORDER BY p.name")]
 
 
-async def register(
-    store: Store, new: PluginVersion, *, replace: bool
-) -> tuple[PluginRecord, list[Path]]:
+async def register(store: Store, new: PluginVersion, *, replace: bool) -> PluginRecord:
     """Make ``new`` the active version in one transaction.
 
     Unless ``replace``, an installed plugin of the same name is an error, checked under the
-    write lock so two concurrent installs cannot both win. Returns the record and the folders
-    of the versions it superseded, which the caller deletes once the transaction has committed.
+    write lock so two concurrent installs cannot both win. Superseded versions' folders are
+    left for ``folders_in_use``-based clean-up: a run may still be using them.
     """
     now = time.time()
     async with store.transaction() as db:
@@ -169,10 +168,6 @@ async def register(
                 " removed_at = NULL WHERE id = ?",
                 (new.source, new.requested_ref, int(new.linked), now, now, plugin_id),
             )
-        old = await db.execute_fetchall(
-            "SELECT path FROM plugin_versions WHERE plugin_id = ? AND status = 'active'",
-            (plugin_id,),
-        )
         await db.execute(
             "UPDATE plugin_versions SET status = 'superseded' WHERE plugin_id = ? AND status = 'active'",
             (plugin_id,),
@@ -202,7 +197,7 @@ async def register(
         await _replace_capabilities(db, plugin_id, version_id, new.manifest)
         record = await get_plugin(store, new.name)  # inside: COMMIT is the last thing awaited
     assert record is not None
-    return record, [Path(r[0]) for r in old if Path(r[0]) != new.path]
+    return record
 
 
 async def refresh_manifest(store: Store, record: PluginRecord, manifest: Manifest) -> PluginRecord:
@@ -251,13 +246,9 @@ async def _replace_capabilities(
     )
 
 
-async def mark_removed(store: Store, record: PluginRecord) -> list[Path]:
-    """Unregister a plugin, keeping its row and version history; returns folders to delete."""
+async def mark_removed(store: Store, record: PluginRecord) -> None:
+    """Unregister a plugin, keeping its row and version history (its folders become unused)."""
     async with store.transaction() as db:
-        rows = await db.execute_fetchall(
-            "SELECT path FROM plugin_versions WHERE plugin_id = ? AND status != 'removed'",
-            (record.id,),
-        )
         await db.execute("DELETE FROM capabilities WHERE plugin_id = ?", (record.id,))
         await db.execute(
             "UPDATE plugin_versions SET status = 'removed' WHERE plugin_id = ?", (record.id,)
@@ -266,7 +257,19 @@ async def mark_removed(store: Store, record: PluginRecord) -> list[Path]:
             "UPDATE plugins SET removed_at = ?, active_version_id = NULL WHERE id = ?",
             (time.time(), record.id),
         )
-    return [Path(r[0]) for r in rows]
+
+
+async def folders_in_use(store: Store) -> set[Path]:
+    """Version folders that must stay: active versions, and versions a live run is using."""
+    active = await store.fetchall(
+        "SELECT v.path FROM plugins p JOIN plugin_versions v ON v.id = p.active_version_id"
+        " WHERE p.removed_at IS NULL"
+    )
+    running = await store.fetchall(
+        "SELECT v.path, s.runner_pid FROM steps s"
+        " JOIN plugin_versions v ON v.id = s.plugin_version_id WHERE s.status = 'running'"
+    )
+    return {Path(r[0]) for r in active} | {Path(r[0]) for r in running if process_alive(r[1])}
 
 
 async def set_enabled(store: Store, name: str, enabled: bool) -> PluginRecord:

@@ -4,6 +4,7 @@ so whatever happens to the process, the database says how far a run got.
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from datetime import UTC, datetime
@@ -47,9 +48,9 @@ async def start_step(
 ) -> None:
     async with store.transaction() as db:
         await db.execute(
-            "INSERT INTO steps(run_id, name, plugin, plugin_version_id, capability, status,"
-            " inputs_json, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
-            (run_id, name, plugin, version_id, capability, dumps(inputs), time.time()),
+            "INSERT INTO steps(run_id, name, plugin, plugin_version_id, runner_pid, capability,"
+            " status, inputs_json, started_at) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+            (run_id, name, plugin, version_id, os.getpid(), capability, dumps(inputs), time.time()),
         )
 
 

@@ -67,6 +67,7 @@ CREATE TABLE steps (
     name TEXT NOT NULL,
     plugin TEXT NOT NULL,
     plugin_version_id INTEGER REFERENCES plugin_versions(id),
+    runner_pid INTEGER,
     capability TEXT NOT NULL,
     status TEXT NOT NULL,
     inputs_json TEXT NOT NULL DEFAULT '{}',

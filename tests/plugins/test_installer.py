@@ -395,3 +395,41 @@ def test_ref_option_for_branch_names_with_slashes(csv_plugin: Repo, cli: Cli) ->
     assert result.code == 0, result.err
     assert json.loads(result.out)["commit"] == head
     assert json.loads(result.out)["ref"] == "feature/faster"
+
+
+def test_update_during_a_run_keeps_the_running_version_until_it_ends(
+    make_repo: Callable[..., Repo], cli: Cli, mark1_exe: str, tmp_path: Path
+) -> None:
+    """The old version's files stay while a live run uses them; the next clean-up takes them.
+    Folders left by an install that died (its owner process is gone) are cleaned up too."""
+    import os
+    import signal
+    import subprocess
+
+    from tests.cli.test_interrupt import NAP, NAP_MANIFEST
+
+    repo = make_repo("napper", {"mark1.plugin.yml": NAP_MANIFEST, "nap.py": NAP})
+    old = json.loads(cli("plugin", "install", str(repo.path), "--json").out)["path"]
+    env = {**os.environ, "NAP_PID_FILE": str(tmp_path / "pid")}
+    proc = subprocess.Popen(
+        [mark1_exe, "run", "napper.nap"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "going to sleep\n"
+    try:
+        repo.commit({"NOTES.md": "v2"})
+        assert cli("plugin", "update", "napper").code == 0
+        assert Path(old, "src", "nap.py").exists(), "the running version was not deleted"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    crashed = paths.plugins_dir() / "deadbeef0000"
+    crashed.mkdir()
+    (crashed / ".mark1-installing").write_text("999999999")
+    repo.commit({"NOTES.md": "v3"})
+    assert cli("plugin", "update", "napper").code == 0
+    assert not Path(old).exists() and not crashed.exists()
+    assert len(version_dirs()) == 1
