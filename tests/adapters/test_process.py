@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -11,16 +10,9 @@ import pytest
 
 from adapters import process
 from adapters.process import run_process
+from tests.conftest import gone_within
 
 ENV = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"}
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 async def test_lines_are_streamed_as_they_come(tmp_path: Path) -> None:
@@ -53,31 +45,35 @@ async def test_timeout_kills_the_process_and_its_background_children(tmp_path: P
     )
     assert done.timed_out and done.stdout == "started\n"
     child = int(pid_file.read_text())
-    for _ in range(100):
-        if not alive(child):
-            break
-        await asyncio.sleep(0.05)
-    assert not alive(child)
+    assert gone_within(child)
 
 
 async def test_cancellation_kills_the_group(tmp_path: Path) -> None:
-    started = asyncio.Event()
-    pids: list[int] = []
-
-    def on_start(pid: int) -> None:
-        pids.append(pid)
-        started.set()
-
+    """Cancelling the task (Ctrl-C in the CLI) kills the plugin and the child it started."""
+    pid_file = tmp_path / "child.pid"
+    script = (
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    ready = asyncio.Event()
     task = asyncio.create_task(
         run_process(
-            ["sleep", "600"], cwd=tmp_path, env=ENV, timeout=60, kill_grace=0.2, on_start=on_start
+            [sys.executable, "-c", script],
+            cwd=tmp_path,
+            env=ENV,
+            timeout=60,
+            kill_grace=0.2,
+            on_line=lambda stream, text: ready.set(),
         )
     )
-    await asyncio.wait_for(started.wait(), 10)
+    await asyncio.wait_for(ready.wait(), 30)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert not alive(pids[0])
+    assert gone_within(int(pid_file.read_text()))
 
 
 async def test_huge_output_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -136,8 +132,4 @@ async def test_background_children_die_with_the_run(tmp_path: Path) -> None:
     done = await run_process([sys.executable, "-c", script], cwd=tmp_path, env=ENV, timeout=30)
     assert done.exit_code == 0 and not done.timed_out
     child = int(pid_file.read_text())
-    for _ in range(100):
-        if not alive(child):
-            break
-        await asyncio.sleep(0.05)
-    assert not alive(child)
+    assert gone_within(child)

@@ -6,13 +6,12 @@ import json
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult, Repo
+from tests.conftest import CliResult, Repo, gone_within
 
 NAP_MANIFEST = """\
 schema_version: "1.0"
@@ -68,11 +67,4 @@ def test_signals_stop_the_plugin_and_record_the_run(
     assert run["status"] == "cancelled"
     step = json.loads(cli("runs", "show", run["id"], "--json").out)["steps"][0]
     assert step["status"] == "cancelled"
-    for _ in range(100):
-        try:
-            os.kill(plugin_pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
-        raise AssertionError(f"plugin process {plugin_pid} survived {sig.name}")
+    assert gone_within(plugin_pid), f"plugin process {plugin_pid} survived {sig.name}"
