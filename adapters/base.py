@@ -6,7 +6,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from adapters.sandbox import SandboxPolicy
 
 ENTRY_POINT_GROUP = "mark1.adapters"
 Status = Literal["succeeded", "failed", "timed_out", "cancelled"]
@@ -42,7 +45,23 @@ class RunStarted:
     pid: int | None = None
 
 
-Event = OutputLine | RunStarted
+@dataclass
+class Progress:
+    """The plugin reported how far it is (``MARK1_PROGRESS 40 "resizing"`` or ``40%``)."""
+
+    percent: float
+    message: str = ""
+
+
+@dataclass
+class Notice:
+    """Something the person should know about this run (e.g. it is not sandboxed)."""
+
+    text: str
+    level: Literal["info", "warning"] = "info"
+
+
+Event = OutputLine | RunStarted | Progress | Notice
 EventSink = Callable[[Event], None]
 
 
@@ -55,6 +74,7 @@ class RunContext:
     kill_grace: float = 3.0
     env: dict[str, str] = field(default_factory=dict)
     on_event: EventSink | None = None
+    sandbox: SandboxPolicy | None = None
 
     def emit(self, event: Event) -> None:
         if self.on_event is not None:

@@ -1,5 +1,6 @@
 """Running a child process the careful way: own process group, streamed output, bounded
-memory, and a guaranteed kill of the whole group on timeout or cancellation.
+memory and output, resource usage measured, and a guaranteed kill of the whole group on
+timeout, runaway output or cancellation.
 """
 
 from __future__ import annotations
@@ -7,17 +8,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
+import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 STDOUT_LIMIT = 8 * 1024 * 1024
 STDERR_LIMIT = 256 * 1024
+OUTPUT_LIMIT = 256 * 1024 * 1024
 CHUNK = 64 * 1024
 LineSink = Callable[[str, str], None]
+# A carriage return ends a line too: progress bars redraw themselves with "\r".
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 @dataclass
@@ -28,7 +34,13 @@ class ProcessOutcome:
     duration: float
     timed_out: bool = False
     stdout_truncated: bool = False
+    output_exceeded: bool = False
     pid: int | None = None
+    usage: dict[str, float] = field(default_factory=dict)
+
+
+class OutputLimitExceeded(Exception):
+    """The child printed more than the run may print."""
 
 
 class _Head:
@@ -38,8 +50,10 @@ class _Head:
         self.limit = limit
         self.data = bytearray()
         self.truncated = False
+        self.total = 0
 
     def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
         room = self.limit - len(self.data)
         self.data += chunk[: max(room, 0)]
         self.truncated = self.truncated or len(chunk) > room
@@ -52,6 +66,7 @@ class _Tail(_Head):
     """Keeps the last ``limit`` bytes: the end of stderr is where the error is."""
 
     def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
         self.data += chunk
         if len(self.data) > self.limit:
             del self.data[: len(self.data) - self.limit]
@@ -67,44 +82,64 @@ async def run_process(
     kill_grace: float = 3.0,
     on_line: LineSink | None = None,
     on_start: Callable[[int], None] | None = None,
+    stdin_data: bytes | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+    output_limit: int = OUTPUT_LIMIT,
 ) -> ProcessOutcome:
     """Run ``argv`` to completion within ``timeout`` seconds.
 
     The deadline covers the whole life of the process, not only its output: a child that
-    closes its pipes and keeps running is stopped too. On timeout or cancellation the process
-    group gets SIGTERM, then SIGKILL after ``kill_grace`` seconds; whatever the plugin left
-    running in its group when it exited is killed as well.
+    closes its pipes and keeps running is stopped too, and so is one that prints more than
+    ``output_limit`` bytes. On timeout or cancellation the process group gets SIGTERM, then
+    SIGKILL after ``kill_grace`` seconds; whatever the plugin left running in its group when
+    it exited is killed as well. The child is reaped with ``wait4`` so its CPU time and peak
+    memory (including the descendants it waited for) are measured, not guessed.
     """
     started = time.monotonic()
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
+    proc = subprocess.Popen(
+        argv,
         cwd=cwd,
         env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=preexec_fn,  # noqa: PLW1509 - rlimits and cgroup must be set before exec
     )
     if on_start is not None:
         on_start(proc.pid)
-    out, err = _Head(STDOUT_LIMIT), _Tail(STDERR_LIMIT)
-    assert proc.stdout is not None and proc.stderr is not None
-    pumps = asyncio.gather(
-        _pump(proc.stdout, out, "stdout", on_line), _pump(proc.stderr, err, "stderr", on_line)
+    reaped: asyncio.Future[tuple[int, int, Any]] = asyncio.ensure_future(
+        asyncio.to_thread(os.wait4, proc.pid, 0)
     )
-    timed_out = False
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = _Head(STDOUT_LIMIT), _Tail(STDERR_LIMIT)
+    budget = [output_limit]
+    pumps = asyncio.gather(
+        _pump(proc.stdout, out, "stdout", on_line, budget),
+        _pump(proc.stderr, err, "stderr", on_line, budget),
+        _feed(proc.stdin, stdin_data),
+    )
+    timed_out = exceeded = False
     try:
-        await asyncio.wait_for(_finish(proc, pumps), timeout)
+        await asyncio.wait_for(_finish(reaped, pumps), timeout)
     except TimeoutError:
         timed_out = True
+    except OutputLimitExceeded:
+        exceeded = True
     finally:
-        if proc.returncode is None or timed_out:
-            await _stop_group(proc, kill_grace)
+        if not reaped.done():
+            await _stop_group(proc.pid, reaped, kill_grace)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)  # background children left behind by the plugin
         pumps.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        with contextlib.suppress(asyncio.CancelledError, OutputLimitExceeded):
             await pumps
+        for pipe in (proc.stdout, proc.stderr, proc.stdin):
+            if pipe is not None:
+                pipe.close()
+        if reaped.done() and not reaped.cancelled() and reaped.exception() is None:
+            proc.returncode = os.waitstatus_to_exitcode(reaped.result()[1])  # Popen knows
+    _, _, usage = await asyncio.shield(reaped)
     return ProcessOutcome(
         exit_code=proc.returncode,
         stdout=out.text(),
@@ -112,41 +147,80 @@ async def run_process(
         duration=time.monotonic() - started,
         timed_out=timed_out,
         stdout_truncated=out.truncated,
+        output_exceeded=exceeded,
         pid=proc.pid,
+        usage={
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 4),
+            "peak_memory_bytes": usage.ru_maxrss * 1024,
+        },
     )
 
 
-async def _finish(proc: asyncio.subprocess.Process, pumps: asyncio.Future[Any]) -> None:
+async def _finish(reaped: asyncio.Future[Any], pumps: asyncio.Future[Any]) -> None:
     await asyncio.shield(pumps)
-    await proc.wait()
+    await asyncio.shield(reaped)
 
 
 async def _pump(
-    stream: asyncio.StreamReader, capture: _Head, name: str, on_line: LineSink | None
+    pipe: IO[bytes], capture: _Head, name: str, on_line: LineSink | None, budget: list[int]
 ) -> None:
-    """Copy ``stream`` into ``capture``, handing complete lines to ``on_line`` as they arrive.
+    """Copy ``pipe`` into ``capture``, handing complete lines to ``on_line`` as they arrive.
 
     Reads fixed-size chunks and splits lines itself, so an endless line costs no more memory
-    than the capture keeps and loses nothing.
+    than the capture keeps and loses nothing. ``budget`` is shared by both streams.
     """
+    loop = asyncio.get_running_loop()
+    stream = asyncio.StreamReader(limit=CHUNK)
+    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), pipe)
     pending = b""
-    while chunk := await stream.read(CHUNK):
-        capture.add(chunk)
-        if on_line is None:
-            continue
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            on_line(name, line.decode("utf-8", errors="replace"))
-        if len(pending) > CHUNK:
+    try:
+        while chunk := await stream.read(CHUNK):
+            capture.add(chunk)
+            budget[0] -= len(chunk)
+            if budget[0] < 0:
+                raise OutputLimitExceeded()
+            if on_line is None:
+                continue
+            pending += chunk
+            *lines, pending = _LINE_END.split(pending)
+            for line in lines:
+                on_line(name, line.decode("utf-8", errors="replace"))
+            if len(pending) > CHUNK:
+                on_line(name, pending.decode("utf-8", errors="replace"))
+                pending = b""
+        if on_line is not None and pending:
             on_line(name, pending.decode("utf-8", errors="replace"))
-            pending = b""
-    if on_line is not None and pending:
-        on_line(name, pending.decode("utf-8", errors="replace"))
+    finally:
+        transport.close()
+
+
+async def _feed(pipe: IO[bytes] | None, data: bytes | None) -> None:
+    """Write ``data`` to the child's stdin and close it (a child may exit without reading)."""
+    if pipe is None or data is None:
+        return
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError, OSError):
+            pipe.write(data)
+            pipe.close()
+
+    await asyncio.to_thread(write)
+
+
+async def _stop_group(pid: int, reaped: asyncio.Future[Any], grace: float) -> None:
+    """SIGTERM the group, wait ``grace`` seconds, then SIGKILL whatever is left of it."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)
+        try:
+            await asyncio.wait_for(asyncio.shield(reaped), wait)
+        except TimeoutError:
+            continue
+        return
 
 
 def process_alive(pid: int | None) -> bool:
-    """Whether a process with this id exists (and is not a zombie we could see)."""
+    """Whether a process with this id exists."""
     if not pid:
         return False
     try:
@@ -156,18 +230,3 @@ def process_alive(pid: int | None) -> bool:
     except PermissionError:
         return True
     return True
-
-
-async def _stop_group(proc: asyncio.subprocess.Process, grace: float) -> None:
-    """SIGTERM the group, wait ``grace`` seconds, then SIGKILL whatever is left of it."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-        try:
-            await asyncio.wait_for(proc.wait(), wait)
-        except TimeoutError:
-            continue
-        if sig == signal.SIGTERM:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        return

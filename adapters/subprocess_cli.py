@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import string
 from pathlib import Path
@@ -19,8 +20,15 @@ from typing import Any
 
 from adapters import inputs as input_checks
 from adapters.argv import build_argv
-from adapters.base import CapabilitySpec, OutputLine, PluginResult, RunContext, RunStarted
-from adapters.process import run_process
+from adapters.base import (
+    CapabilitySpec,
+    OutputLine,
+    PluginResult,
+    Progress,
+    RunContext,
+    RunStarted,
+)
+from adapters.sandbox import run_confined
 
 PASSTHROUGH_ENV = ("HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME")
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -52,20 +60,19 @@ class CliAdapter:
         context.workdir.mkdir(parents=True, exist_ok=True)
 
         def on_line(stream: str, text: str) -> None:
+            progress = parse_progress(text)
+            if progress is not None:
+                context.emit(progress)
+                if text.startswith(PROGRESS_PREFIX):
+                    return
             context.emit(OutputLine(stream, text))  # type: ignore[arg-type]
 
         def on_start(pid: int) -> None:
             context.emit(RunStarted(argv, pid))
 
         try:
-            done = await run_process(
-                argv,
-                cwd=context.workdir,
-                env=env,
-                timeout=context.timeout,
-                kill_grace=context.kill_grace,
-                on_line=on_line,
-                on_start=on_start,
+            done = await run_confined(
+                argv, env=env, context=context, on_line=on_line, on_start=on_start
             )
         except OSError as exc:  # missing, not executable, bad interpreter line, ...
             reason = exc.strerror or str(exc)
@@ -76,11 +83,14 @@ class CliAdapter:
             stdout=done.stdout,
             stderr=done.stderr,
             command=argv,
-            metrics={"duration_s": round(done.duration, 4)},
+            metrics={"duration_s": round(done.duration, 4), **done.usage},
         )
         if done.timed_out:
             result.status = "timed_out"
             result.error = f"stopped after the {context.timeout:g} s time limit"
+        elif done.output_exceeded:
+            result.status = "failed"
+            result.error = "stopped: it printed more output than a run may print"
         elif done.exit_code != 0:
             result.status = "failed"
             result.error = f"exited with status {done.exit_code}" + _last_line(done.stderr)
@@ -89,6 +99,22 @@ class CliAdapter:
         if result.ok:
             _collect_outputs(spec, inputs, context.workdir, result)
         return result
+
+
+PROGRESS_PREFIX = "MARK1_PROGRESS"
+_PROGRESS = re.compile(r'^MARK1_PROGRESS\s+(\d+(?:\.\d+)?)\s*"?(.*?)"?\s*$')
+_PERCENT = re.compile(r"^\s*(\d{1,3}(?:\.\d+)?)%(?:\s*[|:-]?\s*(.*))?$")
+
+
+def parse_progress(line: str) -> Progress | None:
+    """``MARK1_PROGRESS 40 "resizing"`` or a line that starts with a percentage (``40% ...``)."""
+    match = _PROGRESS.match(line) or _PERCENT.match(line)
+    if match is None:
+        return None
+    percent = float(match[1])
+    if percent > 100:
+        return None
+    return Progress(percent, (match[2] or "").strip())
 
 
 def plugin_environment(spec: CapabilitySpec, context: RunContext) -> dict[str, str]:

@@ -21,6 +21,7 @@ from pydantic_settings import (
 
 from assistant import paths
 from assistant.errors import ConfigError, Location
+from assistant.plugins.manifest import Size
 
 
 class InstallSettings(BaseModel):
@@ -52,6 +53,20 @@ class RunSettings(BaseModel):
     )
 
 
+class SandboxSettings(BaseModel):
+    """Default confinement of every plugin (a manifest may ask for more memory or CPU)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(
+        True, description="Confine plugins (turn off only to debug; trust single plugins instead)."
+    )
+    max_memory: Size = Field(2 * 1024**3, description="Address-space limit per run, e.g. 2GiB.")
+    cpu_seconds: int = Field(600, gt=0, description="CPU seconds a run may use.")
+    max_processes: int = Field(256, gt=0, description="Processes a run may have at once.")
+    max_open_files: int = Field(1024, gt=0, description="Files a process may keep open.")
+
+
 class Settings(BaseSettings):
     """Everything a user can configure; see ``mark1 config list``."""
 
@@ -62,6 +77,7 @@ class Settings(BaseSettings):
     workspace: Path | None = Field(None, description="Folder where runs work and write files.")
     install: InstallSettings = InstallSettings()
     run: RunSettings = RunSettings()
+    sandbox: SandboxSettings = SandboxSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from adapters.base import Event, OutputLine, PluginResult
+from adapters.base import Event, Notice, OutputLine, PluginResult, Progress
 from assistant.cli.context import session
 from assistant.cli.output import color_enabled, echo_json, json_option, run_async
 from assistant.errors import RunFailed
@@ -73,7 +73,12 @@ def run(
     stream = not quiet
 
     def on_event(event: Event) -> None:
-        if stream and isinstance(event, OutputLine):
+        if isinstance(event, Notice):
+            warn = event.level == "warning" and color_enabled(sys.stderr)
+            click.echo(click.style(event.text, fg="yellow") if warn else event.text, err=True)
+        elif stream and isinstance(event, Progress):
+            click.echo(f"[{event.percent:3.0f}%] {event.message}".rstrip(), err=True)
+        elif stream and isinstance(event, OutputLine):
             to_stderr = as_json or event.stream == "stderr"
             click.echo(event.text, err=to_stderr)
 

@@ -11,6 +11,7 @@ from adapters.base import (
     AdapterNotFound,
     EventSink,
     InputValidationError,
+    Notice,
     PluginResult,
     RunContext,
     Status,
@@ -22,6 +23,7 @@ from assistant.plugins import registry
 from assistant.plugins.manifest import Capability
 from assistant.plugins.manifest_loader import load_manifest
 from assistant.plugins.registry import PluginRecord
+from assistant.security.policy import policy_for, requests
 from assistant.workflow import runs
 from memory.store import Store
 
@@ -102,7 +104,10 @@ async def run_capability(
         kill_grace=settings.run.kill_grace,
         env=granted,
         on_event=on_event,
+        sandbox=policy_for(plugin, capability, settings, workdir, checked),
     )
+    if not await registry.has_run(store, plugin.name):
+        introduce(plugin, context)
     try:
         async with adapter:
             result = await adapter.execute(spec, checked, context)
@@ -117,6 +122,18 @@ async def run_capability(
         raise
     await _record(store, run_id, capability.name, result)
     return run_id, result
+
+
+def introduce(plugin: PluginRecord, context: RunContext) -> None:
+    """Before a plugin's first run, say how it is confined and what it asks for."""
+    if context.sandbox is None:
+        context.emit(Notice(f"{plugin.name} runs unsandboxed: you trust it", "warning"))
+    else:
+        context.emit(
+            Notice(f"{plugin.name} runs in a sandbox: " + "; ".join(context.sandbox.describe()))
+        )
+    for request in requests(plugin):
+        context.emit(Notice(f"{plugin.name} asks for {request}"))
 
 
 def declared_environment(plugin: PluginRecord, capability: Capability) -> dict[str, str]:

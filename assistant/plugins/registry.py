@@ -45,6 +45,7 @@ class PluginRecord(PluginVersion):
     enabled: bool
     installed_at: float
     updated_at: float
+    grants: dict[str, Any]
 
     def spec(self, capability: Capability) -> CapabilitySpec:
         """What an adapter needs to execute ``capability`` of this plugin."""
@@ -80,7 +81,7 @@ class PluginRecord(PluginVersion):
 
 
 _SELECT = """
-SELECT p.id, p.name, p.source, p.requested_ref, p.linked, p.enabled, p.installed_at,
+SELECT p.id, p.name, p.source, p.requested_ref, p.linked, p.enabled, p.grants_json, p.installed_at,
        p.updated_at, v.id AS version_id, v.commit_sha, v.ref, v.path, v.source_path, v.env_path,
        v.manifest_path, v.manifest_json, v.environment_json
 FROM plugins p JOIN plugin_versions v ON v.id = p.active_version_id
@@ -107,6 +108,7 @@ def _record(row: Any) -> PluginRecord:
         environment=loads(row["environment_json"]) or {},
         installed_at=row["installed_at"],
         updated_at=row["updated_at"],
+        grants=loads(row["grants_json"]) or {},
     )
 
 
@@ -270,6 +272,24 @@ async def folders_in_use(store: Store) -> set[Path]:
         " JOIN plugin_versions v ON v.id = s.plugin_version_id WHERE s.status = 'running'"
     )
     return {Path(r[0]) for r in active} | {Path(r[0]) for r in running if process_alive(r[1])}
+
+
+async def set_grants(store: Store, name: str, grants: dict[str, Any]) -> PluginRecord:
+    """Replace what the user grants plugin ``name`` beyond the default sandbox."""
+    record = await require_plugin(store, name)
+    async with store.transaction() as db:
+        await db.execute(
+            "UPDATE plugins SET grants_json = ?, updated_at = ? WHERE id = ?",
+            (dumps(grants), time.time(), record.id),
+        )
+    return await require_plugin(store, name)
+
+
+async def has_run(store: Store, plugin: str) -> bool:
+    """Whether any capability of ``plugin`` has been run before (to introduce its sandbox)."""
+    return (
+        await store.fetchone("SELECT 1 FROM steps WHERE plugin = ? LIMIT 1", (plugin,)) is not None
+    )
 
 
 async def set_enabled(store: Store, name: str, enabled: bool) -> PluginRecord:

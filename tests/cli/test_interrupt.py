@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 from collections.abc import Callable
@@ -16,16 +15,21 @@ from tests.conftest import CliResult, Repo, gone_within
 NAP_MANIFEST = """\
 schema_version: "1.0"
 plugin: {name: napper}
-capabilities: [{name: nap, env: [NAP_PID_FILE]}]
+capabilities: [{name: nap}]
 entry_points: [{capability: nap, type: cli, command: python nap.py}]
 """
 
 NAP = """\
-import os, time
-open(os.environ["NAP_PID_FILE"], "w").write(str(os.getpid()))
+import time
 print("going to sleep", flush=True)
 time.sleep(600)
 """
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Host pids whose command line contains ``text`` (the plugin, and bwrap around it)."""
+    done = subprocess.run(["pgrep", "-f", text], capture_output=True, text=True, check=False)
+    return [int(pid) for pid in done.stdout.split()]
 
 
 @pytest.mark.parametrize(
@@ -40,31 +44,30 @@ def test_signals_stop_the_plugin_and_record_the_run(
     make_repo: Callable[..., Repo],
     cli: Callable[..., CliResult],
     mark1_exe: str,
-    tmp_path: Path,
+    mark1_home: Path,
     sig: signal.Signals,
     code: int,
     phrase: str,
 ) -> None:
     repo = make_repo("napper", {"mark1.plugin.yml": NAP_MANIFEST, "nap.py": NAP})
     assert cli("plugin", "install", str(repo.path)).code == 0
-    pid_file = tmp_path / "plugin.pid"
-    env = {**os.environ, "NAP_PID_FILE": str(pid_file)}
     proc = subprocess.Popen(
-        [mark1_exe, "run", "napper.nap"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
+        [mark1_exe, "run", "napper.nap"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    assert proc.stdout is not None
-    assert proc.stdout.readline() == "going to sleep\n"
-    plugin_pid = int(pid_file.read_text())
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=30)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "going to sleep\n"
+        plugin_pids = processes_mentioning(str(mark1_home))
+        assert plugin_pids, "the plugin process is visible from the host"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()  # a failed assertion above must not leave a 10-minute sleeper behind
     assert proc.returncode == code, err
     assert phrase in err
     run = json.loads(cli("runs", "list", "--json").out)[0]
     assert run["status"] == "cancelled"
     step = json.loads(cli("runs", "show", run["id"], "--json").out)["steps"][0]
     assert step["status"] == "cancelled"
-    assert gone_within(plugin_pid), f"plugin process {plugin_pid} survived {sig.name}"
+    survivors = [pid for pid in plugin_pids if not gone_within(pid)]
+    assert survivors == [], f"{survivors} survived {sig.name}"

@@ -1,0 +1,265 @@
+"""Confining a plugin's process: bubblewrap namespaces, resource limits, a pids cgroup.
+
+The policy is plain data decided elsewhere (manifest permissions + the user's grants); this
+module only turns it into a command line and a ``preexec_fn``. Inside the sandbox:
+
+* the root file system is read-only, ``/tmp`` is private, and the step's workspace is the only
+  writable path (plus paths the user granted);
+* the user's home and Mark-1's data and config folders (secrets, other plugins) are replaced by
+  empty tmpfs mounts; the plugin's own files, its environment and the interpreter it needs are
+  bound back read-only;
+* the environment is cleared to exactly what the policy grants; the network is unshared unless
+  granted; the process gets its own PID namespace and dies with its parent;
+* address space, CPU seconds, open files and processes are limited with setrlimit; as root
+  (where RLIMIT_NPROC does not apply) a pids cgroup caps the number of processes instead.
+
+Where bwrap cannot run, ``wrap`` is not used and the caller must say so loudly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import resource
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from adapters.base import Notice
+from adapters.process import LineSink, ProcessOutcome, run_process
+
+if TYPE_CHECKING:
+    from adapters.base import RunContext
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+@dataclass(frozen=True)
+class SandboxPolicy:
+    """What one execution may see and do."""
+
+    workdir: Path
+    network: bool = False
+    read_only: tuple[Path, ...] = ()
+    read_write: tuple[Path, ...] = ()
+    hidden: tuple[Path, ...] = ()
+    max_memory: int | None = 2 * 1024**3
+    cpu_seconds: int | None = 600
+    max_open_files: int = 1024
+    max_processes: int = 256
+    env: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> list[str]:
+        """The policy in words, for the user to read before a first run."""
+        gib = f"{self.max_memory / 1024**3:.1f} GiB" if self.max_memory else "unlimited"
+        lines = [
+            f"writes only to {self.workdir}" + "".join(f", {p}" for p in self.read_write),
+            "network " + ("allowed" if self.network else "off"),
+            "your home and Mark-1's data and config are hidden",
+            f"memory {gib}, CPU {self.cpu_seconds or 'unlimited'} s, "
+            f"{self.max_processes} processes, {self.max_open_files} open files",
+        ]
+        if self.read_only:
+            lines.append("may also read " + ", ".join(str(p) for p in self.read_only))
+        return lines
+
+
+@functools.lru_cache(maxsize=1)
+def bwrap_problem() -> str | None:
+    """Why bwrap cannot confine plugins here, or None when it can (checked once)."""
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return "bubblewrap (bwrap) is not installed: apt-get install bubblewrap"
+    probe = [
+        exe,
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--unshare-pid",
+        "--unshare-net",
+        "--die-with-parent",
+        "true",
+    ]
+    try:
+        done = subprocess.run(probe, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap cannot start: {exc}"
+    if done.returncode != 0:
+        return f"bwrap cannot create namespaces here: {done.stderr.strip()[:200]}"
+    return None
+
+
+def wrap(argv: list[str], policy: SandboxPolicy) -> list[str]:
+    """``argv`` run inside bwrap according to ``policy``."""
+    exe = shutil.which("bwrap") or "bwrap"
+    args = [exe, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for path in _existing(policy.hidden):
+        args += ["--tmpfs", str(path)]
+    for path in _existing(policy.read_only):
+        args += ["--ro-bind", str(path), str(path)]
+    for path in _existing((policy.workdir, *policy.read_write)):
+        args += ["--bind", str(path), str(path)]
+    if not policy.network:
+        args.append("--unshare-net")
+    args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
+    args += ["--clearenv", "--chdir", str(policy.workdir)]
+    for key, value in policy.env.items():
+        args += ["--setenv", key, value]
+    return [*args, "--", *argv]
+
+
+def _existing(paths: tuple[Path, ...]) -> Iterator[Path]:
+    """Mount points must exist; ordered as given (later mounts win over earlier ones)."""
+    seen = set()
+    for path in paths:
+        if path.exists() and path not in seen:
+            seen.add(path)
+            yield path
+
+
+def limits(policy: SandboxPolicy, cgroups: RunCgroups) -> Callable[[], None]:
+    """A ``preexec_fn`` applying the policy's rlimits (and joining the pids cgroup).
+
+    RLIMIT_NPROC counts every process of the user, so it is set to what the user already runs
+    plus the policy's allowance; it does not bind root, where the cgroup does the job.
+    """
+    pairs = [(resource.RLIMIT_NOFILE, policy.max_open_files)]
+    if policy.max_memory:
+        pairs.append((resource.RLIMIT_AS, policy.max_memory))
+    if policy.cpu_seconds:
+        pairs.append((resource.RLIMIT_CPU, policy.cpu_seconds))
+    if not cgroups.caps_processes and os.geteuid() != 0:
+        pairs.append((resource.RLIMIT_NPROC, _processes_of(os.geteuid()) + policy.max_processes))
+    procs = cgroups.procs_files()
+
+    def apply() -> None:  # runs in the child between fork and exec: keep it minimal
+        for path in procs:
+            with open(path, "w") as handle:
+                handle.write(str(os.getpid()))
+        for kind, value in pairs:
+            soft, hard = resource.getrlimit(kind)
+            cap = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(kind, (cap, cap))
+
+    return apply
+
+
+def _processes_of(uid: int) -> int:
+    count = 0
+    with os.scandir("/proc") as entries:
+        for entry in entries:
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    count += entry.stat().st_uid == uid
+    return count
+
+
+async def run_confined(
+    argv: list[str],
+    *,
+    env: dict[str, str],
+    context: RunContext,
+    on_line: LineSink | None = None,
+    on_start: Callable[[int], None] | None = None,
+    stdin_data: bytes | None = None,
+) -> ProcessOutcome:
+    """Run ``argv`` under ``context.sandbox`` (or as is, for a plugin the user trusts).
+
+    Where bwrap cannot run, the resource limits still apply and the run says, loudly, that
+    it was not isolated.
+    """
+    common: dict[str, Any] = {
+        "cwd": context.workdir,
+        "env": env,
+        "timeout": context.timeout,
+        "kill_grace": context.kill_grace,
+        "on_line": on_line,
+        "on_start": on_start,
+        "stdin_data": stdin_data,
+    }
+    policy = context.sandbox
+    if policy is None:
+        return await run_process(argv, **common)
+    problem = bwrap_problem()
+    if problem is not None:
+        context.emit(Notice(f"NOT isolated: {problem}; only resource limits apply", "warning"))
+    command = argv if problem else wrap(argv, replace(policy, env=env))
+    cgroups = RunCgroups(policy.max_processes)
+    try:
+        done = await run_process(command, preexec_fn=limits(policy, cgroups), **common)
+        measured = cgroups.usage()
+    finally:
+        cgroups.close()
+    # wait4 saw only bwrap: report what the cgroups measured, never bwrap's own figures.
+    done.usage = measured if problem is None else {**done.usage, **measured}
+    return done
+
+
+class RunCgroups:
+    """Per-run cgroups (v1): ``pids`` caps processes (RLIMIT_NPROC does not bind root),
+    ``cpuacct`` and ``memory`` measure the CPU time and peak memory of everything inside the
+    sandbox, which ``wait4`` on bwrap cannot see. Only the controllers we may create are used.
+    """
+
+    def __init__(self, max_processes: int):
+        name = f"mark1-{uuid.uuid4().hex[:12]}"
+        self.groups: dict[str, Path] = {}
+        for controller in ("pids", "cpuacct", "memory"):
+            group = CGROUP_ROOT / controller / name
+            try:
+                group.mkdir()
+                if controller == "pids":
+                    (group / "pids.max").write_text(str(max_processes))
+            except OSError:
+                with contextlib.suppress(OSError):
+                    group.rmdir()
+                continue
+            self.groups[controller] = group
+
+    @property
+    def caps_processes(self) -> bool:
+        return "pids" in self.groups
+
+    def procs_files(self) -> list[str]:
+        return [str(group / "cgroup.procs") for group in self.groups.values()]
+
+    def usage(self) -> dict[str, float]:
+        """CPU seconds and peak memory of the run, for the controllers we have."""
+        found: dict[str, float] = {}
+        with contextlib.suppress(OSError, ValueError):
+            if "cpuacct" in self.groups:
+                ns = int((self.groups["cpuacct"] / "cpuacct.usage").read_text())
+                found["cpu_s"] = round(ns / 1e9, 4)
+            if "memory" in self.groups:
+                peak = (self.groups["memory"] / "memory.max_usage_in_bytes").read_text()
+                found["peak_memory_bytes"] = int(peak)
+        return found
+
+    def close(self) -> None:
+        """Kill whatever is left inside, then remove the groups."""
+        import signal
+        import time
+
+        for group in self.groups.values():
+            for _ in range(50):
+                try:
+                    pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
+                except OSError:
+                    break
+                if not pids:
+                    break
+                for pid in pids:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
+                time.sleep(0.02)
+            with contextlib.suppress(OSError):
+                group.rmdir()

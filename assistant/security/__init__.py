@@ -1,0 +1,1 @@
+"""Confinement policy, grants and (later) the secrets vault."""
