@@ -8,6 +8,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
+from adapters.process import OUTPUT_LIMIT
+
 if TYPE_CHECKING:
     from adapters.sandbox import SandboxPolicy
 
@@ -74,7 +76,8 @@ class RunContext:
     kill_grace: float = 3.0
     env: dict[str, str] = field(default_factory=dict)
     on_event: EventSink | None = None
-    sandbox: SandboxPolicy | None = None
+    sandbox: SandboxPolicy | None = None  # None: the user trusts the plugin, no confinement
+    output_limit: int = OUTPUT_LIMIT
 
     def emit(self, event: Event) -> None:
         if self.on_event is not None:

@@ -185,6 +185,7 @@ async def run_confined(
         "on_line": on_line,
         "on_start": on_start,
         "stdin_data": stdin_data,
+        "output_limit": context.output_limit,
     }
     policy = context.sandbox
     if policy is None:

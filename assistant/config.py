@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from adapters.process import OUTPUT_LIMIT
 from assistant import paths
 from assistant.errors import ConfigError, Location
 from assistant.plugins.manifest import Size
@@ -50,6 +51,9 @@ class RunSettings(BaseModel):
     timeout: float = Field(300.0, gt=0, description="Default wall-clock limit of one run, seconds.")
     kill_grace: float = Field(
         3.0, ge=0, description="Seconds between SIGTERM and SIGKILL when a run is stopped."
+    )
+    output_limit: Size = Field(
+        OUTPUT_LIMIT, description="Output (stdout + stderr) after which a run is stopped."
     )
 
 

@@ -30,6 +30,7 @@ COMMANDS = {
     ),
     "run": ("assistant.cli.run_cmd:run", "Run one capability: mark1 run PLUGIN.CAPABILITY -i k=v."),
     "runs": ("assistant.cli.runs_cmd:runs", "Show past runs and their results."),
+    "doctor": ("assistant.cli.doctor_cmd:doctor", "Check tools, sandbox, config and database."),
 }
 
 EPILOG = """\b

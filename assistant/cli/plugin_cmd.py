@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -276,3 +276,92 @@ def schema() -> None:
     from assistant.plugins.manifest_loader import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
+
+
+@plugin.command()
+@click.argument("name")
+@click.option(
+    "--grant",
+    "grant",
+    multiple=True,
+    type=click.Choice(["network"]),
+    help="Allow the plugin something the sandbox denies.",
+)
+@click.option(
+    "--revoke", "revoke", multiple=True, type=click.Choice(["network"]), help="Take a grant back."
+)
+@click.option(
+    "--grant-path",
+    multiple=True,
+    metavar="PATH[:ro|rw]",
+    help="Let the plugin read (ro, default) or write (rw) PATH.",
+)
+@click.option("--revoke-path", multiple=True, metavar="PATH", help="Take a path grant back.")
+@click.option(
+    "--trust/--untrust",
+    default=None,
+    help="Run the plugin without any sandbox (only for code you trust).",
+)
+@json_option
+def permissions(
+    name: str,
+    grant: tuple[str, ...],
+    revoke: tuple[str, ...],
+    grant_path: tuple[str, ...],
+    revoke_path: tuple[str, ...],
+    trust: bool | None,
+    as_json: bool,
+) -> None:
+    """Show or change how NAME is confined.
+
+    \b
+    Every plugin runs in a sandbox: no network, writes only to the run's workspace, your
+    home and Mark-1's data hidden, memory/CPU/process limits. The manifest can ask for more;
+    only you can grant it.
+
+    \b
+    Examples:
+      mark1 plugin permissions image-resizer
+      mark1 plugin permissions fetcher --grant network
+      mark1 plugin permissions backup --grant-path ~/Documents:ro --grant-path /srv/out:rw
+    """
+    from assistant.config import workspace
+    from assistant.plugins import registry
+    from assistant.security.policy import Grants, grants_of, normalise_path_grant, requests
+
+    async def go() -> tuple[PluginRecord, list[str], list[str]]:
+        async with session() as (settings, store):
+            record = await registry.require_plugin(store, name)
+            grants = grants_of(record)
+            changed = bool(grant or revoke or grant_path or revoke_path or trust is not None)
+            if changed:
+                network = (grants.network or "network" in grant) and "network" not in revoke
+                dropped = {normalise_path_grant(p).rsplit(":", 1)[0] for p in revoke_path}
+                kept = [p for p in grants.paths if p.rsplit(":", 1)[0] not in dropped]
+                new = Grants(
+                    trusted=grants.trusted if trust is None else trust,
+                    network=network,
+                    paths=list(dict.fromkeys([*kept, *grant_path])),
+                )
+                record = await registry.set_grants(store, name, new.model_dump())
+            return record, _policy_lines(record, settings, workspace(settings)), requests(record)
+
+    record, lines, asked = run_async(go())
+    if as_json:
+        echo_json({"name": record.name, "grants": record.grants, "policy": lines, "asks": asked})
+        return
+    click.echo(f"{record.name}:")
+    for line in lines:
+        click.echo(f"  {line}")
+    for request in asked:
+        click.echo(f"  asks for {request}")
+
+
+def _policy_lines(record: PluginRecord, settings: Any, workdir: Path) -> list[str]:
+    from assistant.security.policy import policy_for
+
+    cap = record.manifest.capabilities[0]
+    policy = policy_for(record, cap, settings, workdir, {})
+    if policy is None:
+        return ["runs WITHOUT a sandbox (trusted)"]
+    return ["sandboxed", *policy.describe()]

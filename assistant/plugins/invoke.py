@@ -17,6 +17,7 @@ from adapters.base import (
     Status,
     adapter_for,
 )
+from adapters.process import OUTPUT_LIMIT
 from assistant.config import Settings
 from assistant.errors import InputError, ManifestError, PluginError, UserError
 from assistant.plugins import registry
@@ -102,6 +103,7 @@ async def run_capability(
         workdir=workdir,
         timeout=limit,
         kill_grace=settings.run.kill_grace,
+        output_limit=settings.run.output_limit or OUTPUT_LIMIT,
         env=granted,
         on_event=on_event,
         sandbox=policy_for(plugin, capability, settings, workdir, checked),
