@@ -205,6 +205,75 @@ async def run_confined(
     return done
 
 
+class Service:
+    """A long-running plugin process (an HTTP or MCP server), confined like a run.
+
+    Started with ``Service.start`` and always ``stop``ped: the process group is killed and the
+    run's cgroups removed.
+    """
+
+    def __init__(self, proc: subprocess.Popen[bytes], cgroups: RunCgroups | None):
+        self.proc = proc
+        self.cgroups = cgroups
+
+    @classmethod
+    def start(
+        cls, argv: list[str], *, env: dict[str, str], context: RunContext, network: bool = False
+    ) -> Service:
+        """Start ``argv`` under ``context.sandbox`` (with the network shared when ``network``:
+        a TCP service must be reachable from Mark-1); stdout/stderr go to ``log`` files in the
+        workdir's ``.mark1`` folder so a crash can be explained."""
+        policy = context.sandbox
+        cgroups = None
+        preexec = None
+        command = argv
+        if policy is not None:
+            if network:
+                policy = replace(policy, network=True)
+            cgroups = RunCgroups(policy.max_processes)
+            preexec = limits(policy, cgroups)
+            if bwrap_problem() is None:
+                command = wrap(argv, replace(policy, env=env))
+        logs = context.workdir / ".mark1"
+        logs.mkdir(parents=True, exist_ok=True)
+        log = open(logs / "service.log", "ab")  # noqa: SIM115 - lives as long as the service
+        proc = subprocess.Popen(
+            command,
+            cwd=context.workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            preexec_fn=preexec,  # noqa: PLW1509
+        )
+        log.close()
+        return cls(proc, cgroups)
+
+    def log_tail(self, workdir: Path, lines: int = 5) -> str:
+        try:
+            text = (workdir / ".mark1" / "service.log").read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+    def stop(self, grace: float = 3.0) -> None:
+        import signal
+
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.cgroups is not None:
+            self.cgroups.close()
+
+
 class RunCgroups:
     """Per-run cgroups (v1): ``pids`` caps processes (RLIMIT_NPROC does not bind root),
     ``cpuacct`` and ``memory`` measure the CPU time and peak memory of everything inside the

@@ -32,6 +32,7 @@ from memory.store import Store
 
 Progress = Callable[[str], None]
 OWNER_FILE = ".mark1-installing"
+LOCAL_COMMAND_TYPES = ("cli", "http")  # entry types whose `command` runs on this machine
 SCRIPT_SUFFIXES = (".py", ".sh", ".js", ".mjs", ".rb", ".pl")
 NO_MANIFEST_HINT = (
     "add a mark1.plugin.yml at the repository's root (`mark1 plugin schema` prints its JSON "
@@ -296,8 +297,7 @@ def validate_entry_points(manifest: Manifest, source: Path, env_dir: Path) -> li
     path = os.pathsep.join([str(env_dir / "bin"), SYSTEM_PATH])
     for cap in manifest.capabilities:
         entry = cap.entry_point
-        if entry.type == "cli":
-            assert entry.command is not None
+        if entry.type in LOCAL_COMMAND_TYPES and entry.command:
             program, *rest = resolve_command(entry.command, source, path)
             scripts = [w for w in rest[:1] if Path(w).suffix in SCRIPT_SUFFIXES]
             missing = [w for w in scripts if not Path(w).is_absolute()]

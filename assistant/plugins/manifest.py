@@ -167,8 +167,16 @@ class EntryPoint(Strict):
     command: Command = None
     module: str | None = None
     function: str | None = None
-    url: str | None = None
+    url: str | None = Field(
+        None, description="http: the endpoint; {port} is the port Mark-1 gives the service."
+    )
     method: str | None = None
+    health: str | None = Field(
+        None, description="http: path or URL that answers once the service is up."
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="http: request headers; ${env.NAME} is replaced."
+    )
     image: str | None = None
     host: str | None = None
     tool: str | None = None

@@ -1,0 +1,191 @@
+"""The ``http`` adapter: a capability is an HTTP endpoint, of a service the plugin runs or of
+a remote API.
+
+When the entry point has a ``command``, the adapter starts it (confined like any run, but with
+the network shared, since Mark-1 must reach it) on a free loopback port given as ``{port}`` in
+the command and URL and as ``$PORT``, waits until its health URL answers, and stops it when the
+adapter session ends. Inputs travel as a JSON body (POST/PUT/PATCH) or a query string (GET,
+DELETE); a JSON reply becomes the outputs. ``${env.NAME}`` in headers is filled from the
+variables the plugin declares, so credentials come from the environment (and later the vault).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from types import TracebackType
+from typing import Any
+
+from adapters import inputs as input_checks
+from adapters.base import CapabilitySpec, Notice, PluginResult, RunContext
+from adapters.sandbox import Service
+from adapters.subprocess_cli import plugin_environment, resolve_command
+
+BODY_METHODS = ("POST", "PUT", "PATCH")
+HEALTH_TIMEOUT = 30.0
+_ENV_REF = re.compile(r"\$\{env\.([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class HttpAdapter:
+    """One session: at most one service per plugin, started on first use."""
+
+    def __init__(self) -> None:
+        self.services: dict[str, tuple[Service, int]] = {}
+
+    async def __aenter__(self) -> HttpAdapter:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for service, _ in self.services.values():
+            await asyncio.to_thread(service.stop)
+        self.services.clear()
+
+    def validate_inputs(self, spec: CapabilitySpec, inputs: dict[str, Any]) -> dict[str, Any]:
+        return input_checks.validate(spec.parameters, inputs)
+
+    async def execute(
+        self, spec: CapabilitySpec, inputs: dict[str, Any], context: RunContext
+    ) -> PluginResult:
+        entry = spec.entry
+        started = time.monotonic()
+        port = None
+        if entry.get("command"):
+            try:
+                port = await self._service(spec, context)
+            except ServiceFailed as exc:
+                return PluginResult("failed", error=str(exc), stderr=exc.log)
+        url = entry["url"].replace("{port}", str(port or ""))
+        method = (entry.get("method") or "POST").upper()
+        headers = {k: _expand(v, context.env) for k, v in (entry.get("headers") or {}).items()}
+        try:
+            status, body, kind = await asyncio.wait_for(
+                asyncio.to_thread(_call, method, url, inputs, headers, context.timeout),
+                context.timeout,
+            )
+        except TimeoutError:
+            return PluginResult(
+                "timed_out",
+                command=[method, url],
+                error=f"no answer within the {context.timeout:g} s time limit",
+            )
+        except OSError as exc:
+            return PluginResult("failed", command=[method, url], error=f"cannot reach {url}: {exc}")
+        result = PluginResult(
+            "succeeded",
+            exit_code=status,
+            stdout=body,
+            command=[method, url],
+            metrics={"duration_s": round(time.monotonic() - started, 4)},
+        )
+        value: Any = body
+        if "json" in kind:
+            try:
+                value = json.loads(body)
+            except json.JSONDecodeError:
+                value = body
+        result.outputs = value if isinstance(value, dict) else {"result": value}
+        if status >= 400:
+            result.status = "failed"
+            result.error = f"HTTP {status} from {url}: {body.strip()[:300]}"
+        return result
+
+    async def _service(self, spec: CapabilitySpec, context: RunContext) -> int:
+        known = self.services.get(spec.plugin)
+        if known is not None and known[0].proc.poll() is None:
+            return known[1]
+        port = _free_port()
+        env = {**plugin_environment(spec, context), "PORT": str(port)}
+        command = [w.replace("{port}", str(port)) for w in spec.entry["command"]]
+        command = resolve_command(command, spec.source_dir, env["PATH"])
+        context.emit(Notice(f"starting {spec.plugin}'s service on port {port}"))
+        service = Service.start(command, env=env, context=context, network=True)
+        self.services[spec.plugin] = (service, port)
+        health = spec.entry.get("health") or ""
+        base = spec.entry["url"].replace("{port}", str(port))
+        target = (
+            health.replace("{port}", str(port))
+            if "://" in health
+            else (urllib.parse.urljoin(base, health) if health else base)
+        )
+        await _wait_healthy(service, target, context)
+        return port
+
+
+class ServiceFailed(Exception):
+    def __init__(self, message: str, log: str):
+        super().__init__(message)
+        self.log = log
+
+
+async def _wait_healthy(service: Service, url: str, context: RunContext) -> None:
+    deadline = time.monotonic() + min(HEALTH_TIMEOUT, context.timeout)
+    while time.monotonic() < deadline:
+        if service.proc.poll() is not None:
+            log = service.log_tail(context.workdir)
+            raise ServiceFailed(
+                f"the service exited with status {service.proc.returncode} before it was ready"
+                + (f": {log.splitlines()[-1]}" if log else ""),
+                log,
+            )
+        try:
+            status, _, _ = await asyncio.to_thread(_call, "GET", url, {}, {}, 2.0)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        if status < 500:
+            return
+        await asyncio.sleep(0.05)
+    raise ServiceFailed(
+        f"the service did not answer {url} in time", service.log_tail(context.workdir)
+    )
+
+
+def _call(
+    method: str, url: str, inputs: dict[str, Any], headers: dict[str, str], timeout: float
+) -> tuple[int, str, str]:
+    """One request; returns (status, body text, content type). HTTP errors are answers too."""
+    data = None
+    if method in BODY_METHODS:
+        data = json.dumps(inputs).encode()
+        headers = {"Content-Type": "application/json", **headers}
+    elif inputs:
+        query = urllib.parse.urlencode(
+            {k: v if isinstance(v, str) else json.dumps(v) for k, v in inputs.items()}
+        )
+        url += ("&" if "?" in url else "?") + query
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310
+            return (
+                reply.status,
+                reply.read().decode("utf-8", "replace"),
+                reply.headers.get("Content-Type", ""),
+            )
+    except urllib.error.HTTPError as reply:
+        return (
+            reply.code,
+            reply.read().decode("utf-8", "replace"),
+            reply.headers.get("Content-Type", ""),
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _expand(value: str, env: dict[str, str]) -> str:
+    return _ENV_REF.sub(lambda m: env.get(m[1], ""), value)
