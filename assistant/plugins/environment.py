@@ -6,6 +6,7 @@ What cannot be provisioned automatically (other toolchains, system packages) is 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import sys
@@ -83,6 +84,7 @@ async def provision(
     """
     report = EnvironmentReport(python=str(env_dir / "bin" / "python"))
     targets = _python_targets(source, manifest, editable)
+    compiled = asyncio.ensure_future(_compile_sources(source, env_dir, timeout, editable))
     if targets:
         progress("installing Python dependencies: " + ", ".join(_short(t, source) for t in targets))
         install = [uv_binary(), "pip", "install", "--quiet", "--compile-bytecode"]
@@ -91,6 +93,7 @@ async def provision(
         if not offline or not await _succeeds([*install, "--offline"], source, timeout):
             await _run(install, source, timeout)
         report.python_installed = [_short(t, source) for t in targets]
+    await compiled
     if (source / "package.json").is_file():
         report.node_installed = await _install_node(source, timeout, progress, report)
     for marker, (tool, what) in _TOOLCHAINS.items():
@@ -102,6 +105,18 @@ async def provision(
             f"needs the system package '{package}' (e.g. apt-get install {package})"
         )
     return report
+
+
+async def _compile_sources(source: Path, env_dir: Path, timeout: float, editable: bool) -> None:
+    """Byte-compile the plugin's own Python files (meanwhile, with the venv's interpreter).
+
+    The sandbox mounts the plugin's files read-only, so without this every run would compile
+    them again. A linked plugin's folder is the author's: Mark-1 writes nothing there.
+    """
+    if editable or not any(source.rglob("*.py")):
+        return
+    argv = [str(env_dir / "bin" / "python"), "-m", "compileall", "-q", "-j", "0", str(source)]
+    await run_process(argv, cwd=source, env=_uv_env(), timeout=timeout)  # best effort
 
 
 def choose_interpreter(python: str | None, manifest: Manifest | None = None) -> str:

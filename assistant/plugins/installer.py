@@ -289,8 +289,31 @@ def _load_named(manifest_file: Path, display: str) -> Manifest:
     return parse_manifest(text, f"{display}:{manifest_file.name}")
 
 
+def _check_module(capability: str, module: str, source: Path, env_dir: Path) -> None:
+    """A python_function's module must be importable from the repo or the plugin's venv."""
+    import subprocess
+
+    relative = Path(*module.split("."))
+    if (source / relative.with_suffix(".py")).is_file() or (source / relative).is_dir():
+        return
+    probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec(sys.argv[1]) is None)"
+    done = subprocess.run(
+        [str(env_dir / "bin" / "python"), "-c", probe, module],
+        cwd=source,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise PluginError(
+            f"capability '{capability}' calls a function in module '{module}', which is neither "
+            "in the repository nor installed in the plugin's environment",
+            hint="fix `module:` in mark1.plugin.yml (a dotted path from the repo root)",
+        )
+
+
 def validate_entry_points(manifest: Manifest, source: Path, env_dir: Path) -> list[str]:
-    """Check every ``cli`` program exists; return notes about entry types that cannot run yet."""
+    """Check every local program and Python module exists; note entry types that cannot run."""
     from adapters.base import AdapterNotFound, adapter_for
 
     notes = []
@@ -315,6 +338,8 @@ def validate_entry_points(manifest: Manifest, source: Path, env_dir: Path) -> li
                     "command in mark1.plugin.yml",
                 )
             continue
+        if entry.type == "python_function" and entry.module:
+            _check_module(cap.name, entry.module, source, env_dir)
         try:
             adapter_for(entry.type)
         except AdapterNotFound:

@@ -72,7 +72,7 @@ entry_points:
   - {capability: report, type: python_function, module: pyfuncs.core, function: report}
   - {capability: explode, type: python_function, module: pyfuncs.core, function: explode}
   - {capability: chatty, type: python_function, module: pyfuncs.core, function: chatty}
-  - {capability: ghost, type: python_function, module: pyfuncs.nowhere, function: run}
+  - {capability: ghost, type: python_function, module: pyfuncs.broken, function: run}
   - {capability: nap, type: python_function, module: pyfuncs.core, function: nap}
   - {capability: clobber, type: python_function, module: pyfuncs.core, function: clobber}
 """
@@ -147,6 +147,7 @@ def pyfuncs(make_repo: Callable[..., Repo], cli: Cli) -> Repo:
             "pyfuncs/__init__.py": "",
             "pyfuncs/core.py": CORE,
             "pyfuncs/aio.py": AIO,
+            "pyfuncs/broken.py": "import a_dependency_nobody_installed\n\ndef run(): ...\n",
         },
     )
     installed = cli("plugin", "install", str(repo.path))
@@ -257,13 +258,14 @@ def test_prints_go_to_the_output_and_the_reply_still_parses(
 
 
 def test_missing_module_is_a_clear_failure(pyfuncs: Repo, cli: Cli, workdir: Path) -> None:
-    """An entry point naming a module the plugin does not have fails, saying which and why."""
+    """A module that cannot be imported (its dependency is missing) fails, saying which and why.
+    (A module that does not exist at all is refused at install: tests/plugins/test_installer.py)"""
     result, data = run(cli, workdir, "ghost")
     assert result.code == 1
     assert data["status"] == "failed"
     assert data["error"] == (
-        "cannot import the plugin's module 'pyfuncs.nowhere': "
-        "ModuleNotFoundError: No module named 'pyfuncs.nowhere'"
+        "cannot import the plugin's module 'pyfuncs.broken': "
+        "ModuleNotFoundError: No module named 'a_dependency_nobody_installed'"
     )
 
 

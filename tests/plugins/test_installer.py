@@ -433,3 +433,18 @@ def test_update_during_a_run_keeps_the_running_version_until_it_ends(
     assert cli("plugin", "update", "napper").code == 0
     assert not Path(old).exists() and not crashed.exists()
     assert len(version_dirs()) == 1
+
+
+def test_a_missing_python_function_module_is_caught_at_install(
+    make_repo: Callable[..., Repo], cli: Cli
+) -> None:
+    manifest = """\
+schema_version: "1.0"
+plugin: {name: pyfn}
+capabilities: [{name: f}]
+entry_points: [{capability: f, type: python_function, module: tools.mathx, function: add}]
+"""
+    repo = make_repo("pyfn", {"mark1.plugin.yml": manifest, "tools/math.py": "def add(): ...\n"})
+    result = cli("plugin", "install", str(repo.path))
+    assert result.code == 3 and "module 'tools.mathx'" in result.err
+    assert version_dirs() == []
