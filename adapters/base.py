@@ -77,6 +77,7 @@ class RunContext:
     env: dict[str, str] = field(default_factory=dict)
     on_event: EventSink | None = None
     sandbox: SandboxPolicy | None = None  # None: the user trusts the plugin, no confinement
+    remote: dict[str, Any] | None = None  # ssh: the configured host the capability runs on
     output_limit: int = OUTPUT_LIMIT
 
     def emit(self, event: Event) -> None:
