@@ -22,6 +22,7 @@ import contextlib
 import functools
 import os
 import resource
+import shlex
 import shutil
 import subprocess
 import uuid
@@ -203,6 +204,27 @@ async def run_confined(
     # wait4 saw only bwrap: report what the cgroups measured, never bwrap's own figures.
     done.usage = measured if problem is None else {**done.usage, **measured}
     return done
+
+
+def confined_command(
+    argv: list[str], policy: SandboxPolicy | None, env: dict[str, str]
+) -> tuple[list[str], RunCgroups | None]:
+    """``argv`` confined for a process someone else spawns (e.g. an MCP SDK's stdio client),
+    where no ``preexec_fn`` can be given: a tiny shell joins the run's cgroups, ``prlimit``
+    sets the limits, then bwrap. The caller must ``close()`` the returned cgroups."""
+    if policy is None:
+        return argv, None
+    cgroups = RunCgroups(policy.max_processes)
+    command = argv if bwrap_problem() else wrap(argv, replace(policy, env=env))
+    prlimit = shutil.which("prlimit")
+    if prlimit:
+        caps = [f"--nofile={policy.max_open_files}"]
+        caps += [f"--as={policy.max_memory}"] if policy.max_memory else []
+        caps += [f"--cpu={policy.cpu_seconds}"] if policy.cpu_seconds else []
+        command = [prlimit, *caps, "--", *command]
+    files = " ".join(shlex.quote(f) for f in cgroups.procs_files())
+    join = f'for f in {files}; do echo $$ > "$f"; done; exec "$@"' if files else 'exec "$@"'
+    return ["/bin/sh", "-c", join, "sh", *command], cgroups
 
 
 class Service:

@@ -12,10 +12,12 @@ import asyncio
 import dataclasses
 import importlib
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from adapters.process import process_alive
 from adapters.subprocess_cli import SYSTEM_PATH, resolve_command
@@ -24,7 +26,7 @@ from assistant.config import Settings
 from assistant.errors import ManifestError, PluginError, SourceError, UserError
 from assistant.plugins import registry
 from assistant.plugins.environment import choose_interpreter, create_venv, provision
-from assistant.plugins.manifest import Manifest
+from assistant.plugins.manifest import Capability, Manifest
 from assistant.plugins.manifest_loader import find_manifest, load_manifest, parse_manifest
 from assistant.plugins.registry import PluginRecord, PluginVersion
 from assistant.plugins.source import Checkout, PluginSource, fetch, parse_source
@@ -32,7 +34,7 @@ from memory.store import Store
 
 Progress = Callable[[str], None]
 OWNER_FILE = ".mark1-installing"
-LOCAL_COMMAND_TYPES = ("cli", "http")  # entry types whose `command` runs on this machine
+LOCAL_COMMAND_TYPES = ("cli", "http", "mcp")  # entry types whose `command` runs here
 SCRIPT_SUFFIXES = (".py", ".sh", ".js", ".mjs", ".rb", ".pl")
 NO_MANIFEST_HINT = (
     "add a mark1.plugin.yml at the repository's root (`mark1 plugin schema` prints its JSON "
@@ -226,7 +228,9 @@ class Installer:
             )
             self.progress("validating entry points")
             report.notes += validate_entry_points(new.manifest, new.source_path, new.env_path)
-            new = dataclasses.replace(new, environment=report.to_dict())
+            new = dataclasses.replace(
+                new, environment=report.to_dict(), manifest=await self._discover_tools(new)
+            )
             record = await registry.register(self.store, new, replace=replace)
         except BaseException:  # registration is the last step: nothing was registered
             discard(new.path)
@@ -236,6 +240,39 @@ class Installer:
         count = len(new.manifest.capabilities)
         self.progress(f"registered {record.name} with {count} capabilities")
         return record
+
+    async def _discover_tools(self, new: PluginVersion) -> Manifest:
+        """Expand ``tool: "*"`` MCP entry points into one capability per tool the server lists
+        (started once, confined, to ask)."""
+        wildcard = [
+            c
+            for c in new.manifest.capabilities
+            if c.entry_point.type == "mcp" and c.entry_point.tool == "*"
+        ]
+        if not wildcard:
+            return new.manifest
+        from adapters.base import RunContext
+        from adapters.mcp_client import McpUnavailable, list_tools
+        from assistant.security.policy import policy_for
+
+        expanded = [c for c in new.manifest.capabilities if c not in wildcard]
+        scratch = new.path / "discover"
+        scratch.mkdir(exist_ok=True)
+        for cap in wildcard:
+            self.progress(f"asking {new.name}'s MCP server for its tools")
+            context = RunContext(
+                workdir=scratch,
+                timeout=self.settings.install.build_timeout,
+                sandbox=policy_for(new, cap, self.settings, scratch, {}),
+            )
+            try:
+                tools = await list_tools(new.spec(cap), context)
+            except McpUnavailable as exc:
+                raise PluginError(
+                    str(exc), hint="check the server's command in the manifest"
+                ) from exc
+            expanded += [tool_capability(cap, tool) for tool in tools]
+        return new.manifest.model_copy(update={"capabilities": expanded})
 
     async def _check_name(
         self, manifest: Manifest, source: PluginSource, expect: PluginRecord | None, force: bool
@@ -310,6 +347,21 @@ def _check_module(capability: str, module: str, source: Path, env_dir: Path) -> 
             "in the repository nor installed in the plugin's environment",
             hint="fix `module:` in mark1.plugin.yml (a dotted path from the repo root)",
         )
+
+
+def tool_capability(template: Capability, tool: dict[str, Any]) -> Capability:
+    """The capability for one MCP tool, inheriting the declaring capability's settings."""
+    name = re.sub(r"[^a-z0-9._-]+", "-", tool["name"].lower()).strip("-._")[:64] or "tool"
+    entry = template.entry_point.model_copy(update={"tool": tool["name"]})
+    schema = tool.get("input_schema") or {"type": "object"}
+    return template.model_copy(
+        update={
+            "name": name,
+            "description": tool.get("description", ""),
+            "parameters": schema,
+            "entry_point": entry,
+        }
+    )
 
 
 def validate_entry_points(manifest: Manifest, source: Path, env_dir: Path) -> list[str]:

@@ -155,7 +155,7 @@ REQUIRED_BY_TYPE: dict[str, tuple[str, ...]] = {
     "http": ("url",),
     "container": ("image",),
     "ssh": ("host", "command"),
-    "mcp": ("tool",),
+    "mcp": ("command", "tool"),
     "agent": (),
 }
 

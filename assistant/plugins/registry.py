@@ -35,18 +35,6 @@ class PluginVersion:
     manifest: Manifest
     environment: dict[str, Any]
 
-
-@dataclass(frozen=True)
-class PluginRecord(PluginVersion):
-    """An installed plugin as the registry knows it: its active version plus registry state."""
-
-    id: int
-    version_id: int
-    enabled: bool
-    installed_at: float
-    updated_at: float
-    grants: dict[str, Any]
-
     def spec(self, capability: Capability) -> CapabilitySpec:
         """What an adapter needs to execute ``capability`` of this plugin."""
         return CapabilitySpec(
@@ -59,6 +47,18 @@ class PluginRecord(PluginVersion):
             produces=[p.model_dump() for p in capability.produces],
             stdout=capability.stdout,
         )
+
+
+@dataclass(frozen=True)
+class PluginRecord(PluginVersion):
+    """An installed plugin as the registry knows it: its active version plus registry state."""
+
+    id: int
+    version_id: int
+    enabled: bool
+    installed_at: float
+    updated_at: float
+    grants: dict[str, Any]
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready description for ``--json`` output."""

@@ -17,7 +17,7 @@ from adapters.sandbox import SandboxPolicy
 from assistant import paths
 from assistant.config import Settings
 from assistant.plugins.manifest import Capability
-from assistant.plugins.registry import PluginRecord
+from assistant.plugins.registry import PluginRecord, PluginVersion
 
 
 class Grants(BaseModel):
@@ -49,15 +49,15 @@ def grants_of(plugin: PluginRecord) -> Grants:
 
 
 def policy_for(
-    plugin: PluginRecord,
+    plugin: PluginVersion,
     capability: Capability,
     settings: Settings,
     workdir: Path,
     inputs: dict[str, Any],
 ) -> SandboxPolicy | None:
     """The confinement of one run, or None when the user trusts the plugin (or turned the
-    sandbox off in the settings)."""
-    grants = grants_of(plugin)
+    sandbox off in the settings). A version not registered yet (being installed) has no grants."""
+    grants = grants_of(plugin) if isinstance(plugin, PluginRecord) else Grants()
     if grants.trusted or not settings.sandbox.enabled:
         return None
     limits = settings.sandbox

@@ -1,0 +1,126 @@
+"""The mcp adapter against a real MCP server built with the `mcp` SDK, run by Mark-1 over
+stdio inside the sandbox: its tools become capabilities at install, calls return structured
+results, progress notifications arrive as progress events, and tool errors fail the run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from tests.conftest import CliResult, Repo
+
+Cli = Callable[..., CliResult]
+
+MANIFEST = """\
+schema_version: "1.0"
+plugin: {name: calc, description: A calculator MCP server}
+capabilities:
+  - name: tools
+    description: every tool the server offers
+entry_points:
+  - {capability: tools, type: mcp, command: python server.py, tool: "*"}
+dependencies:
+  packages: ["mcp>=2,<3"]
+"""
+
+SERVER = '''\
+from mcp.server.mcpserver import Context, MCPServer
+
+app = MCPServer("calc")
+
+
+@app.tool()
+def add(a: int, b: int) -> int:
+    """Add two whole numbers."""
+    return a + b
+
+
+@app.tool()
+async def count_to(n: int, ctx: Context) -> str:
+    """Count to n, reporting progress."""
+    for i in range(1, n + 1):
+        await ctx.report_progress(i, n, f"at {i}")
+    return f"counted to {n}"
+
+
+@app.tool()
+def fail(reason: str) -> str:
+    """Always fails."""
+    raise ValueError(reason)
+
+
+@app.tool()
+def write_outside() -> str:
+    """Tries to write into the home folder."""
+    import os
+    open(os.path.expanduser("~/pwned.txt"), "w").write("x")
+    return "wrote"
+
+
+if __name__ == "__main__":
+    app.run()
+'''
+
+
+@pytest.fixture(scope="module")
+def calc_repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
+    from tests.conftest import git
+
+    path = tmp_path_factory.mktemp("mcp") / "calc"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    repo = Repo(path)
+    repo.commit({"mark1.plugin.yml": MANIFEST, "server.py": SERVER}, "calc")
+    return repo
+
+
+@pytest.fixture
+def calc(calc_repo: Repo, cli: Cli) -> None:
+    result = cli("plugin", "install", str(calc_repo.path), "--json")
+    assert result.code == 0, result.err
+    assert set(json.loads(result.out)["capabilities"]) == {
+        "add",
+        "count_to",
+        "fail",
+        "write_outside",
+    }
+
+
+def test_tools_become_capabilities_with_their_schemas(calc: None, cli: Cli) -> None:
+    shown = json.loads(cli("capabilities", "show", "calc.add", "--json").out)
+    assert shown["description"] == "Add two whole numbers."
+    assert shown["parameters"]["properties"]["a"]["type"] == "integer"
+    assert set(shown["parameters"]["required"]) == {"a", "b"}
+
+
+def test_call_returns_the_structured_result(calc: None, cli: Cli) -> None:
+    result = cli("run", "calc.add", "-i", "a=2", "-i", "b=40", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["outputs"] == {"result": 42}
+
+
+def test_progress_notifications_become_progress(calc: None, cli: Cli) -> None:
+    result = cli("run", "calc.count_to", "-i", "n=3")
+    assert result.code == 0, result.err
+    assert "[ 33%] at 1" in result.err and "[100%] at 3" in result.err
+
+
+def test_a_tool_error_fails_the_run(calc: None, cli: Cli) -> None:
+    result = cli("run", "calc.fail", "-i", "reason=disk on fire", "--json")
+    assert result.code == 1
+    data = json.loads(result.out)
+    assert data["status"] == "failed"
+    assert data["error"].startswith("the tool reported an error: Error executing tool fail")
+
+
+def test_the_server_runs_in_the_sandbox(
+    calc: None, cli: Cli, tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"  # type: ignore[operator]
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    result = cli("run", "calc.write_outside", "--json")
+    assert json.loads(result.out)["outputs"] == {"result": "wrote"}, "it believes it wrote"
+    assert not (home / "pwned.txt").exists(), "but the write stayed in the sandbox's tmpfs"
