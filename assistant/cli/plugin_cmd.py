@@ -365,3 +365,36 @@ def _policy_lines(record: PluginRecord, settings: Any, workdir: Path) -> list[st
     if policy is None:
         return ["runs WITHOUT a sandbox (trusted)"]
     return ["sandboxed", *policy.describe()]
+
+
+@plugin.command("import-mcp")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+def import_mcp(file: Path, as_json: bool) -> None:
+    """Install the MCP servers of a Claude-style config FILE ({"mcpServers": {...}}).
+
+    Each stdio server becomes a plugin whose capabilities are its tools. Env values in the
+    file are not copied (they are often secrets): export them before running.
+    """
+    from assistant.plugins.installer import Installer
+
+    async def go() -> list[tuple[str, PluginRecord | None, str]]:
+        async with session() as (settings, store):
+            with progress(quiet=as_json) as report:
+                return await Installer(store, settings, report).import_mcp(file)
+
+    outcomes = run_async(go())
+    if as_json:
+        echo_json(
+            [
+                {"server": name, "plugin": r.summary() if r else None, "note": note}
+                for name, r, note in outcomes
+            ]
+        )
+        return
+    for name, record, note in outcomes:
+        if record is None:
+            click.echo(f"skipped {name}: {note}")
+        else:
+            tools = ", ".join(c.name for c in record.manifest.capabilities)
+            click.echo(f"imported {record.name}: {tools}" + (f" ({note})" if note else ""))

@@ -110,6 +110,57 @@ class Installer:
             raise
         return await self._provision_and_register(new, replace=existing is not None)
 
+    async def import_mcp(self, file: Path) -> list[tuple[str, PluginRecord | None, str]]:
+        """Install every stdio server of a Claude-style ``mcpServers`` file as a plugin.
+
+        Returns (name, record or None, note) per server; one that cannot be imported or does
+        not start is reported, not fatal for the others.
+        """
+        from assistant.plugins.mcp_import import read_servers
+
+        outcomes: list[tuple[str, PluginRecord | None, str]] = []
+        for server in read_servers(file):
+            if server.skipped_reason:
+                outcomes.append((server.name, None, server.skipped_reason))
+                continue
+            folder = new_version_dir()
+            try:
+                (folder / "src").mkdir()
+                manifest_path = folder / "src" / "mark1.plugin.yml"
+                manifest_path.write_text(server.manifest, encoding="utf-8")
+                manifest = load_manifest(manifest_path)
+                interpreter = choose_interpreter(self.settings.install.python, manifest)
+                await create_venv(folder / "env", interpreter, self.settings.install.build_timeout)
+                new = PluginVersion(
+                    name=manifest.name,
+                    source=f"{file.resolve()}#{server.name}",
+                    requested_ref=None,
+                    linked=False,
+                    commit=None,
+                    ref=None,
+                    path=folder,
+                    source_path=folder / "src",
+                    env_path=folder / "env",
+                    manifest_path=manifest_path,
+                    manifest=manifest,
+                    environment={},
+                )
+            except BaseException:
+                discard(folder)
+                raise
+            try:
+                record = await self._provision_and_register(new, replace=True)
+            except PluginError as exc:
+                outcomes.append((server.name, None, exc.message))
+                continue
+            note = (
+                "reads " + ", ".join(server.env_names) + " from the environment"
+                if server.env_names
+                else ""
+            )
+            outcomes.append((server.name, record, note))
+        return outcomes
+
     async def remove(self, name: str) -> PluginRecord:
         """Delete the plugin's files and environments; its run history stays."""
         record = await registry.require_plugin(self.store, name)

@@ -72,6 +72,7 @@ def policy_for(
             plugin.source_path,
             *([plugin.env_path] if plugin.env_path else []),
             *_input_files(inputs, workdir),
+            *_input_files({"command": capability.entry_point.command or []}, workdir),
             *(p for p, mode in granted if mode == "ro"),
         ),
         read_write=tuple(p for p, mode in granted if mode == "rw"),
@@ -127,8 +128,8 @@ def _interpreter_prefix(env_dir: Path | None) -> list[Path]:
 
 
 def _input_files(inputs: dict[str, Any], workdir: Path) -> list[Path]:
-    """Files and folders named by absolute paths in the inputs: the user chose to share them
-    (read-only) with this run."""
+    """Files and folders named by absolute paths in the inputs (the user chose to share them)
+    or in the manifest's command (it cannot run without them), shared read-only."""
     found = []
     stack: list[Any] = list(inputs.values())
     while stack:

@@ -124,3 +124,45 @@ def test_the_server_runs_in_the_sandbox(
     result = cli("run", "calc.write_outside", "--json")
     assert json.loads(result.out)["outputs"] == {"result": "wrote"}, "it believes it wrote"
     assert not (home / "pwned.txt").exists(), "but the write stayed in the sandbox's tmpfs"
+
+
+def test_import_a_claude_style_config(cli: Cli, tmp_path: pytest.TempPathFactory) -> None:
+    """Each stdio server becomes a plugin of its tools; others are reported, not fatal."""
+    import sys
+    from pathlib import Path
+
+    folder = Path(str(tmp_path))
+    server = folder / "servers" / "calc.py"
+    server.parent.mkdir()
+    server.write_text(SERVER)
+    config = folder / "claude_desktop_config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "mcpServers": {
+                    "Calc Server": {
+                        "command": sys.executable,
+                        "args": [str(server)],
+                        "env": {"CALC_TOKEN": "do-not-store-me"},
+                    },
+                    "remote": {"url": "https://example.invalid/mcp"},
+                    "broken": {"command": sys.executable, "args": ["-c", "raise SystemExit(3)"]},
+                }
+            }
+        )
+    )
+    result = cli("plugin", "import-mcp", str(config), "--json")
+    assert result.code == 0, result.err
+    outcomes = {o["server"]: o for o in json.loads(result.out)}
+    assert set(outcomes["calc-server"]["plugin"]["capabilities"]) >= {"add", "count_to"}
+    assert outcomes["calc-server"]["note"] == "reads CALC_TOKEN from the environment"
+    assert "only stdio servers" in outcomes["remote"]["note"]
+    assert outcomes["broken"]["plugin"] is None and "did not start" in outcomes["broken"]["note"]
+    assert (
+        "do-not-store-me"
+        not in Path(
+            outcomes["calc-server"]["plugin"]["source_path"], "mark1.plugin.yml"
+        ).read_text()
+    )
+    run = cli("run", "calc-server.add", "-i", "a=1", "-i", "b=2", "--json")
+    assert json.loads(run.out)["outputs"] == {"result": 3}
