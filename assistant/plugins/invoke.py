@@ -86,6 +86,9 @@ async def run_capability(
         ) from exc
     limit = timeout or capability.timeout or plugin.manifest.timeout or settings.run.timeout
     granted = declared_environment(plugin, capability)
+    policy = policy_for(
+        plugin, capability, settings, workdir, checked
+    )  # may refuse: before records
     qualified = f"{plugin.name}.{capability.name}"
     run_id = await runs.start_run(
         store, kind="capability", target=qualified, inputs=checked, workdir=workdir
@@ -106,7 +109,7 @@ async def run_capability(
         output_limit=settings.run.output_limit or OUTPUT_LIMIT,
         env=granted,
         on_event=on_event,
-        sandbox=policy_for(plugin, capability, settings, workdir, checked),
+        sandbox=policy,
     )
     if not await registry.has_run(store, plugin.name):
         introduce(plugin, context)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, field_validator
 from adapters.sandbox import SandboxPolicy
 from assistant import paths
 from assistant.config import Settings
+from assistant.errors import UserError
 from assistant.plugins.manifest import Capability
 from assistant.plugins.registry import PluginRecord, PluginVersion
 
@@ -63,10 +64,17 @@ def policy_for(
     limits = settings.sandbox
     wanted = capability.resources
     granted = grants.path_modes()
+    hidden = _hidden()
+    exposed = [h for h in hidden if h.resolve().is_relative_to(workdir.resolve())]
+    if exposed:
+        raise UserError(
+            f"the working folder {workdir} contains {exposed[0]}, which plugins must not see",
+            hint="use a dedicated folder: mark1 init --workspace ~/mark1-workspace",
+        )
     return SandboxPolicy(
         workdir=workdir,
         network=grants.network,
-        hidden=tuple(_hidden()),
+        hidden=tuple(hidden),
         read_only=(
             *_interpreter_prefix(plugin.env_path),
             plugin.source_path,

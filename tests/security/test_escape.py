@@ -323,3 +323,12 @@ def test_the_host_is_left_clean(attacker: dict[str, Any], cli: Cli, mark1_home: 
         p for c in ("pids", "cpuacct", "memory") for p in Path("/sys/fs/cgroup", c).glob("mark1-*")
     ]
     assert cgroups == []
+
+
+def test_a_workspace_that_contains_the_home_folder_is_refused(
+    attacker: dict[str, Any], cli: Cli
+) -> None:
+    """Binding such a folder writable would undo the hiding of home and Mark-1's data."""
+    result = cli("run", "attacker.spin", "--workdir", str(Path.home().parent), "--timeout", "1")
+    assert result.code == 2 and "plugins must not see" in result.err
+    assert json.loads(cli("runs", "list", "--json").out) == [], "refused before anything ran"
