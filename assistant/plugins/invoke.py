@@ -86,6 +86,7 @@ async def run_capability(
         ) from exc
     limit = timeout or capability.timeout or plugin.manifest.timeout or settings.run.timeout
     granted = declared_environment(plugin, capability)
+    remote = await remote_for(store, plugin, capability)  # may refuse: before records
     policy = policy_for(
         plugin, capability, settings, workdir, checked
     )  # may refuse: before records
@@ -110,6 +111,7 @@ async def run_capability(
         env=granted,
         on_event=on_event,
         sandbox=policy,
+        remote=remote,
     )
     if not await registry.has_run(store, plugin.name):
         introduce(plugin, context)
@@ -169,3 +171,23 @@ async def _record(store: Store, run_id: str, step: str, result: PluginResult) ->
     await runs.finish_run(
         store, run_id, status=result.status, outputs=result.outputs, error=result.error
     )
+
+
+async def remote_for(
+    store: Store, plugin: PluginRecord, capability: Capability
+) -> dict[str, Any] | None:
+    """Where an ssh capability runs: the settings of the remote its entry point names."""
+    entry = capability.entry_point
+    if entry.type != "ssh" or entry.host is None:
+        return None
+    from assistant.plugins.remotes import get_remote
+
+    found = await get_remote(store, entry.host)
+    if found is None:
+        raise UserError(
+            f"{plugin.name}.{capability.name} runs on the remote '{entry.host}', "
+            "which is not configured",
+            hint=f"`mark1 remote add {entry.host} --host HOSTNAME [--user USER] [--key PATH] "
+            "--trust-host-key`",
+        )
+    return found.connection()
