@@ -31,7 +31,10 @@ COMMANDS = {
     "run": ("assistant.cli.run_cmd:run", "Run one capability: mark1 run PLUGIN.CAPABILITY -i k=v."),
     "runs": ("assistant.cli.runs_cmd:runs", "Show past runs and their results."),
     "doctor": ("assistant.cli.doctor_cmd:doctor", "Check tools, sandbox, config and database."),
-    "remote": ("assistant.cli.remote_cmd:remote", "Configure the remote hosts ssh capabilities run on."),
+    "remote": (
+        "assistant.cli.remote_cmd:remote",
+        "Configure the remote hosts ssh capabilities run on.",
+    ),
 }
 
 EPILOG = """\b

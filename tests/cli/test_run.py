@@ -224,6 +224,7 @@ def test_produced_file_names_are_not_patterns(
 ) -> None:
     repo = make_repo("envy", {"mark1.plugin.yml": ENV_MANIFEST, "envy.py": ENVY})
     assert cli("plugin", "install", str(repo.path)).code == 0
-    result = cli("run", "envy.touch", "-i", "name=out[1].txt", "--workdir", str(tmp_path), "--json")
+    work = tmp_path / "work"
+    result = cli("run", "envy.touch", "-i", "name=out[1].txt", "--workdir", str(work), "--json")
     assert result.code == 0, result.out
-    assert json.loads(result.out)["artifacts"] == [str(tmp_path / "out[1].txt")]
+    assert json.loads(result.out)["artifacts"] == [str(work / "out[1].txt")]
