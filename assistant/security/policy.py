@@ -80,7 +80,7 @@ def policy_for(
             plugin.source_path,
             *([plugin.env_path] if plugin.env_path else []),
             *_input_files(inputs, workdir),
-            *_input_files({"command": capability.entry_point.command or []}, workdir),
+            *_command_files(capability.entry_point.command or [], workdir),
             *(p for p, mode in granted if mode == "ro"),
         ),
         read_write=tuple(p for p, mode in granted if mode == "rw"),
@@ -135,9 +135,25 @@ def _interpreter_prefix(env_dir: Path | None) -> list[Path]:
     return []
 
 
+def _command_files(command: list[str], workdir: Path) -> list[Path]:
+    """What a manifest's command names by absolute path, shared read-only (it cannot run
+    without it). An interpreter inside a virtualenv brings the venv and the Python it is
+    built on (an imported MCP server's "command": "/x/.venv/bin/python" is common)."""
+    found = []
+    for path in _input_files({"command": command}, workdir):
+        venv = next((p for p in path.parents if (p / "pyvenv.cfg").is_file()), None)
+        found += [venv, *_interpreter_prefix(venv)] if venv else [path]
+    for word in command:  # the symlink itself, e.g. .venv/bin/python -> /usr/bin/python3.11
+        if os.path.isabs(word) and os.path.islink(word):
+            venv = next((p for p in Path(word).parents if (p / "pyvenv.cfg").is_file()), None)
+            if venv is not None:
+                found += [venv, *_interpreter_prefix(venv)]
+    return list(dict.fromkeys(found))
+
+
 def _input_files(inputs: dict[str, Any], workdir: Path) -> list[Path]:
-    """Files and folders named by absolute paths in the inputs (the user chose to share them)
-    or in the manifest's command (it cannot run without them), shared read-only."""
+    """Files and folders named by absolute paths in the inputs: the user chose to share them
+    (read-only) with this run."""
     found = []
     stack: list[Any] = list(inputs.values())
     while stack:
