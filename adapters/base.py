@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, runtime_checkable
 
 from adapters.process import OUTPUT_LIMIT
 
@@ -137,6 +137,30 @@ class Adapter(Protocol):
     async def execute(
         self, spec: CapabilitySpec, inputs: dict[str, Any], context: RunContext
     ) -> PluginResult: ...
+
+
+class AdapterBase:
+    """What every adapter shares: it is its own async context manager, releases what it opened
+    (servers, connections) in ``aclose``, and checks inputs against the capability's schema."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop whatever the adapter started for this session (nothing, by default)."""
+
+    def validate_inputs(self, spec: CapabilitySpec, inputs: dict[str, Any]) -> dict[str, Any]:
+        from adapters.inputs import validate
+
+        return validate(spec.parameters, inputs)
 
 
 def adapter_for(entry_type: str) -> type[Adapter]:

@@ -19,11 +19,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from types import TracebackType
 from typing import Any
 
-from adapters import inputs as input_checks
-from adapters.base import CapabilitySpec, Notice, PluginResult, RunContext
+from adapters.base import AdapterBase, CapabilitySpec, Notice, PluginResult, RunContext
 from adapters.sandbox import Service
 from adapters.subprocess_cli import plugin_environment, resolve_command
 
@@ -32,27 +30,16 @@ HEALTH_TIMEOUT = 30.0
 _ENV_REF = re.compile(r"\$\{env\.([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-class HttpAdapter:
+class HttpAdapter(AdapterBase):
     """One session: at most one service per plugin, started on first use."""
 
     def __init__(self) -> None:
         self.services: dict[str, tuple[Service, int]] = {}
 
-    async def __aenter__(self) -> HttpAdapter:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
         for service, _ in self.services.values():
             await asyncio.to_thread(service.stop)
         self.services.clear()
-
-    def validate_inputs(self, spec: CapabilitySpec, inputs: dict[str, Any]) -> dict[str, Any]:
-        return input_checks.validate(spec.parameters, inputs)
 
     async def execute(
         self, spec: CapabilitySpec, inputs: dict[str, Any], context: RunContext

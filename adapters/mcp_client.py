@@ -15,11 +15,9 @@ import contextlib
 import json
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TextIO
 
-from adapters import inputs as input_checks
-from adapters.base import CapabilitySpec, Notice, PluginResult, Progress, RunContext
+from adapters.base import AdapterBase, CapabilitySpec, Notice, PluginResult, Progress, RunContext
 from adapters.sandbox import RunCgroups, confined_command
 from adapters.subprocess_cli import plugin_environment, resolve_command
 
@@ -61,28 +59,17 @@ class _Session:
                 self.cgroups.close()
 
 
-class McpAdapter:
+class McpAdapter(AdapterBase):
     """Calls MCP tools; keeps one server session per plugin while the adapter is open."""
 
     def __init__(self) -> None:
         self.sessions: dict[str, _Session] = {}
 
-    async def __aenter__(self) -> McpAdapter:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
         for session in self.sessions.values():
             with contextlib.suppress(*SESSION_ERRORS):  # a dead server must not hide the outcome
                 await session.close()
         self.sessions.clear()
-
-    def validate_inputs(self, spec: CapabilitySpec, inputs: dict[str, Any]) -> dict[str, Any]:
-        return input_checks.validate(spec.parameters, inputs)
 
     async def execute(
         self, spec: CapabilitySpec, inputs: dict[str, Any], context: RunContext

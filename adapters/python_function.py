@@ -21,11 +21,16 @@ import os
 import shutil
 import signal
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from adapters import inputs as input_checks
-from adapters.base import CapabilitySpec, OutputLine, PluginResult, RunContext, RunStarted
+from adapters.base import (
+    AdapterBase,
+    CapabilitySpec,
+    OutputLine,
+    PluginResult,
+    RunContext,
+    RunStarted,
+)
 from adapters.process import STDOUT_LIMIT, ProcessOutcome
 from adapters.sandbox import run_confined
 from adapters.subprocess_cli import PROGRESS_PREFIX, _fill, parse_progress, plugin_environment
@@ -189,22 +194,8 @@ sys.exit(_main())
 SHOWN_RUNNER = "<mark1 python_function runner>"
 
 
-class PythonFunctionAdapter:
+class PythonFunctionAdapter(AdapterBase):
     """Runs ``python_function`` entry points. Stateless: one instance may serve many runs."""
-
-    async def __aenter__(self) -> PythonFunctionAdapter:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
-
-    def validate_inputs(self, spec: CapabilitySpec, inputs: dict[str, Any]) -> dict[str, Any]:
-        return input_checks.validate(spec.parameters, inputs)
 
     async def execute(
         self, spec: CapabilitySpec, inputs: dict[str, Any], context: RunContext

@@ -35,12 +35,11 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 
-from adapters import inputs as input_checks
 from adapters.argv import build_argv
 from adapters.base import (
+    AdapterBase,
     CapabilitySpec,
     Notice,
     OutputLine,
@@ -270,27 +269,16 @@ async def probe(remote: dict[str, Any], timeout: float = CONNECT_TIMEOUT) -> dic
     }
 
 
-class SshAdapter:
+class SshAdapter(AdapterBase):
     """Runs ``ssh`` entry points; keeps one connection per remote while the session is open."""
 
     def __init__(self) -> None:
         self.sessions: dict[tuple[Any, ...], _Session] = {}
 
-    async def __aenter__(self) -> SshAdapter:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
         for session in self.sessions.values():
             await session.close()
         self.sessions.clear()
-
-    def validate_inputs(self, spec: CapabilitySpec, inputs: dict[str, Any]) -> dict[str, Any]:
-        return input_checks.validate(spec.parameters, inputs)
 
     async def execute(
         self, spec: CapabilitySpec, inputs: dict[str, Any], context: RunContext

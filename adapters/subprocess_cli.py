@@ -15,12 +15,11 @@ import re
 import shutil
 import string
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from adapters import inputs as input_checks
 from adapters.argv import build_argv
 from adapters.base import (
+    AdapterBase,
     CapabilitySpec,
     OutputLine,
     PluginResult,
@@ -34,22 +33,8 @@ PASSTHROUGH_ENV = ("HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME")
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
-class CliAdapter:
+class CliAdapter(AdapterBase):
     """Runs ``cli`` entry points. Stateless: one instance may serve many executions."""
-
-    async def __aenter__(self) -> CliAdapter:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
-
-    def validate_inputs(self, spec: CapabilitySpec, inputs: dict[str, Any]) -> dict[str, Any]:
-        return input_checks.validate(spec.parameters, inputs)
 
     async def execute(
         self, spec: CapabilitySpec, inputs: dict[str, Any], context: RunContext
