@@ -143,7 +143,9 @@ def resolve_command(command: list[str], source_dir: Path, path: str) -> list[str
 def _collect_outputs(
     spec: CapabilitySpec, inputs: dict[str, Any], workdir: Path, result: PluginResult
 ) -> None:
-    text = result.stdout.strip()
+    # Progress lines are events, not output: a plugin may print them on stdout beside its JSON.
+    lines = result.stdout.splitlines()
+    text = "\n".join(ln for ln in lines if not ln.startswith(PROGRESS_PREFIX)).strip()
     if spec.stdout == "json" or (spec.stdout == "auto" and text[:1] in ("{", "[")):
         try:
             value = json.loads(text)

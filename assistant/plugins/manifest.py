@@ -153,7 +153,7 @@ REQUIRED_BY_TYPE: dict[str, tuple[str, ...]] = {
     "cli": ("command",),
     "python_function": ("module", "function"),
     "http": ("url",),
-    "container": ("image",),
+    "container": (),  # image or dockerfile: checked below
     "ssh": ("host", "command"),
     "mcp": ("command", "tool"),
     "agent": (),
@@ -178,6 +178,11 @@ class EntryPoint(Strict):
         default_factory=dict, description="http: request headers; ${env.NAME} is replaced."
     )
     image: str | None = None
+    dockerfile: str | None = Field(
+        None,
+        description="container: Dockerfile in the repository to build the image from when it "
+        "is not on this machine (images are never pulled).",
+    )
     host: str | None = None
     tool: str | None = None
     args: dict[str, ArgSpec] = Field(default_factory=dict)
@@ -187,6 +192,8 @@ class EntryPoint(Strict):
         missing = [f for f in REQUIRED_BY_TYPE[self.type] if getattr(self, f) is None]
         if missing:
             raise ValueError(f"a '{self.type}' entry point needs {' and '.join(missing)}")
+        if self.type == "container" and not (self.image or self.dockerfile):
+            raise ValueError("a 'container' entry point needs image or dockerfile")
         return self
 
 

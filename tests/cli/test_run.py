@@ -228,3 +228,21 @@ def test_produced_file_names_are_not_patterns(
     result = cli("run", "envy.touch", "-i", "name=out[1].txt", "--workdir", str(work), "--json")
     assert result.code == 0, result.out
     assert json.loads(result.out)["artifacts"] == [str(work / "out[1].txt")]
+
+
+def test_progress_lines_on_stdout_do_not_spoil_the_json(
+    make_repo: Callable[..., Repo], cli: Cli
+) -> None:
+    manifest = """\
+schema_version: "1.0"
+plugin: {name: stepper}
+capabilities: [{name: go, stdout: json}]
+entry_points: [{capability: go, type: cli, command: python go.py}]
+"""
+    script = 'print("MARK1_PROGRESS 50 \\"half way\\"")\nprint(\'{"done": true}\')\n'
+    repo = make_repo("stepper", {"mark1.plugin.yml": manifest, "go.py": script})
+    assert cli("plugin", "install", str(repo.path)).code == 0
+    result = cli("run", "stepper.go", "--json")
+    assert result.code == 0, result.out
+    assert json.loads(result.out)["outputs"] == {"done": True}
+    assert "[ 50%] half way" in result.err
