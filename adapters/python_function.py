@@ -69,7 +69,10 @@ def _main():
         for part in request["function"].split("."):
             target = getattr(target, part)
         stage = "call"
-        value = target(**request["inputs"])
+        if request.get("agent"):
+            value = _run_agent(target, request["inputs"])
+        else:
+            value = target(**request["inputs"])
         if hasattr(value, "__await__") and not isinstance(value, type):
             import asyncio
 
@@ -93,6 +96,24 @@ def _main():
     with os.fdopen(reply_fd, "wb") as out:
         out.write(text.encode("ascii") + b"\n")
     return code
+
+
+def _run_agent(target, inputs):
+    """Run an agent project: a LangGraph graph (``stream``) or a CrewAI crew (``kickoff``), or
+    a function that builds one. Each step is printed as it happens; the end state is the value."""
+    agent = target
+    if callable(agent) and not hasattr(agent, "stream") and not hasattr(agent, "kickoff"):
+        agent = agent()
+    if hasattr(agent, "kickoff"):
+        result = agent.kickoff(inputs=inputs)
+        return {"result": getattr(result, "raw", None) or str(result)}
+    if hasattr(agent, "stream"):
+        state = None
+        for n, state in enumerate(agent.stream(inputs, stream_mode="values")):
+            print("agent step %d: %s" % (n, json.dumps(state, default=str)), flush=True)
+        return state
+    raise TypeError("%r is not an agent: expected a LangGraph graph (.stream) or a CrewAI "
+                    "crew (.kickoff), or a function returning one" % (agent,))
 
 
 def _failure(stage, exc):
@@ -197,6 +218,8 @@ SHOWN_RUNNER = "<mark1 python_function runner>"
 class PythonFunctionAdapter(AdapterBase):
     """Runs ``python_function`` entry points. Stateless: one instance may serve many runs."""
 
+    agent = False  # the agent adapter runs the same runner in agent mode
+
     async def execute(
         self, spec: CapabilitySpec, inputs: dict[str, Any], context: RunContext
     ) -> PluginResult:
@@ -211,6 +234,7 @@ class PythonFunctionAdapter(AdapterBase):
             "function": function,
             "inputs": inputs,
             "source_dir": str(spec.source_dir),
+            "agent": self.agent,
         }
         if not os.path.exists(python):
             return PluginResult(

@@ -34,7 +34,7 @@ from memory.store import Store
 
 Progress = Callable[[str], None]
 OWNER_FILE = ".mark1-installing"
-LOCAL_COMMAND_TYPES = ("cli", "http", "mcp")  # entry types whose `command` runs here
+LOCAL_COMMAND_TYPES = ("cli", "http", "mcp", "agent")  # entry types whose `command` runs here
 SCRIPT_SUFFIXES = (".py", ".sh", ".js", ".mjs", ".rb", ".pl")
 NO_MANIFEST_HINT = (
     "add a mark1.plugin.yml at the repository's root (`mark1 plugin schema` prints its JSON "
@@ -441,7 +441,7 @@ def validate_entry_points(manifest: Manifest, source: Path, env_dir: Path) -> li
                     "command in mark1.plugin.yml",
                 )
             continue
-        if entry.type == "python_function" and entry.module:
+        if entry.type in ("python_function", "agent") and entry.module:
             _check_module(cap.name, entry.module, source, env_dir)
         try:
             adapter_for(entry.type)

@@ -194,6 +194,8 @@ class EntryPoint(Strict):
             raise ValueError(f"a '{self.type}' entry point needs {' and '.join(missing)}")
         if self.type == "container" and not (self.image or self.dockerfile):
             raise ValueError("a 'container' entry point needs image or dockerfile")
+        if self.type == "agent" and not (self.command or (self.module and self.function)):
+            raise ValueError("an 'agent' entry point needs module and function, or command")
         return self
 
 
