@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -46,6 +47,13 @@ EXIT_BY_STATUS = {"succeeded": 0, "failed": 1, "timed_out": 124, "cancelled": 13
     help="Working directory of the run (default: the workspace).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Do not stream the plugin's output.")
+@click.option(
+    "-d",
+    "--detach",
+    is_flag=True,
+    help="Run in the background (long jobs, agents); follow with `mark1 runs show/stop ID`.",
+)
+@click.option("--run-id", hidden=True, help="The id a detached run was announced with.")
 @json_option
 def run(
     target: str,
@@ -55,6 +63,8 @@ def run(
     timeout: float | None,
     workdir: Path | None,
     quiet: bool,
+    detach: bool,
+    run_id: str | None,
     as_json: bool,
 ) -> None:
     """Run capability TARGET (PLUGIN.CAPABILITY, or CAPABILITY if only one plugin has it).
@@ -65,11 +75,19 @@ def run(
       mark1 run resize -i input=photo.png -i width=320 --json
 
     Exit status: 0 succeeded, 1 failed, 124 timed out, 130 cancelled (Ctrl-C).
+    With --detach: 0 once the run has started in the background.
     """
     from assistant.cli.inputs import parse_inputs
     from assistant.config import workspace
     from assistant.plugins.invoke import resolve, run_capability
 
+    if detach:
+        words = [target, *(f"--input={p}" for p in pairs), *(f"--arg={a}" for a in positionals)]
+        words += [f"--inputs={inputs_json}"] if inputs_json else []
+        words += [f"--timeout={timeout}"] if timeout else []
+        words += [f"--workdir={workdir.resolve()}"] if workdir else []
+        _detach(words, as_json)
+        return
     stream = not quiet
 
     def on_event(event: Event) -> None:
@@ -98,6 +116,7 @@ def run(
                 workdir=folder,
                 timeout=timeout,
                 on_event=on_event,
+                run_id=run_id,
             )
 
     run_id, result = run_async(go())
@@ -112,6 +131,36 @@ def run(
             hint=f"`mark1 runs show {run_id}` has its full record",
         )
     sys.exit(code)
+
+
+def _detach(words: list[str], as_json: bool) -> None:
+    """Start ``mark1 run WORDS`` as a background process that outlives this one."""
+    from assistant import paths
+    from assistant.workflow.runs import new_run_id
+
+    run_id = new_run_id()
+    log = paths.data_dir() / "runs" / f"{run_id}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    entry = "from assistant.cli.main import main; main()"
+    argv = [sys.executable, "-c", entry, "run", *words, "--run-id", run_id, "--json"]
+    # posix_spawn, not Popen: nothing here waits for the child, which must outlive us.
+    os.posix_spawn(
+        sys.executable,
+        argv,
+        dict(os.environ),
+        setsid=True,
+        file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ],
+    )
+    if as_json:
+        echo_json({"run_id": run_id, "status": "started", "log": str(log)})
+    else:
+        click.echo(f"started run {run_id} in the background")
+        click.echo(f"  follow: mark1 runs show {run_id}    stop: mark1 runs stop {run_id}")
+        click.echo(f"  log: {log}")
 
 
 def _summary(run_id: str, result: PluginResult) -> None:

@@ -84,3 +84,42 @@ def show(run_id: str, as_json: bool) -> None:
             click.echo("    stderr (tail):")
             for line in step["stderr_tail"].splitlines()[-10:]:
                 click.echo(f"      {line}")
+
+
+@runs.command()
+@click.argument("run_id")
+@click.option("--wait", default=15.0, show_default=True, help="Seconds to wait for it to stop.")
+@json_option
+def stop(run_id: str, wait: float, as_json: bool) -> None:
+    """Stop a running run (e.g. a detached one): its plugin is stopped and the run recorded."""
+    import asyncio
+    import os
+    import signal
+
+    from adapters.process import process_alive
+    from assistant.workflow.runs import abandon, get_run, runner_pids
+
+    async def go() -> dict[str, Any]:
+        async with session() as (_, store):
+            run = await get_run(store, run_id)
+            if run is None:
+                raise NotFoundError(f"no single run matches '{run_id}'", hint="`mark1 runs list`")
+            if run["status"] != "running":
+                return run
+            pids = [p for p in await runner_pids(store, run["id"]) if process_alive(p)]
+            if not pids:
+                await abandon(store, run["id"], "the process running it is gone")
+            for pid in pids:
+                os.kill(pid, signal.SIGTERM)  # the runner cancels: plugin killed, run recorded
+            for _ in range(int(wait * 10)):
+                run = await get_run(store, run["id"]) or run
+                if run["status"] != "running":
+                    break
+                await asyncio.sleep(0.1)
+            return run
+
+    run = run_async(go())
+    if as_json:
+        echo_json({"run_id": run["id"], "status": run["status"]})
+    else:
+        click.echo(f"run {run['id']}: {run['status']}")

@@ -70,6 +70,7 @@ async def run_capability(
     workdir: Path,
     timeout: float | None = None,
     on_event: EventSink | None = None,
+    run_id: str | None = None,
 ) -> tuple[str, PluginResult]:
     """Validate, record, execute and record again; returns the run id and the result."""
     try:
@@ -92,7 +93,7 @@ async def run_capability(
     )  # may refuse: before records
     qualified = f"{plugin.name}.{capability.name}"
     run_id = await runs.start_run(
-        store, kind="capability", target=qualified, inputs=checked, workdir=workdir
+        store, kind="capability", target=qualified, inputs=checked, workdir=workdir, run_id=run_id
     )
     await runs.start_step(
         store,

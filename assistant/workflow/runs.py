@@ -23,9 +23,16 @@ def new_run_id() -> str:
 
 
 async def start_run(
-    store: Store, *, kind: str, target: str, inputs: dict[str, Any], workdir: Path
+    store: Store,
+    *,
+    kind: str,
+    target: str,
+    inputs: dict[str, Any],
+    workdir: Path,
+    run_id: str | None = None,
 ) -> str:
-    run_id = new_run_id()
+    """Record a run as running; ``run_id`` is given when it was announced in advance (detach)."""
+    run_id = run_id or new_run_id()
     now = time.time()
     async with store.transaction() as db:
         await db.execute(
@@ -83,6 +90,30 @@ async def finish_run(
         await db.execute(
             "UPDATE runs SET status = ?, outputs_json = ?, error = ?, finished_at = ? WHERE id = ?",
             (status, dumps(outputs), error, time.time(), run_id),
+        )
+
+
+async def runner_pids(store: Store, run_id: str) -> list[int]:
+    """The processes (mark1 itself) executing the run's running steps."""
+    rows = await store.fetchall(
+        "SELECT runner_pid FROM steps WHERE run_id = ? AND status = 'running'", (run_id,)
+    )
+    return [r[0] for r in rows if r[0]]
+
+
+async def abandon(store: Store, run_id: str, reason: str) -> None:
+    """Close the record of a run whose process is gone (killed hard, or the machine stopped)."""
+    now = time.time()
+    async with store.transaction() as db:
+        await db.execute(
+            "UPDATE steps SET status = 'failed', error = ?, finished_at = ?"
+            " WHERE run_id = ? AND status = 'running'",
+            (reason, now, run_id),
+        )
+        await db.execute(
+            "UPDATE runs SET status = 'failed', error = ?, finished_at = ?"
+            " WHERE id = ? AND status = 'running'",
+            (reason, now, run_id),
         )
 
 

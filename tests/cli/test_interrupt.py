@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -71,3 +72,26 @@ def test_signals_stop_the_plugin_and_record_the_run(
     assert step["status"] == "cancelled"
     survivors = [pid for pid in plugin_pids if not gone_within(pid)]
     assert survivors == [], f"{survivors} survived {sig.name}"
+
+
+def test_a_detached_run_goes_on_in_the_background_and_stops_on_request(
+    make_repo: Callable[..., Repo], cli: Callable[..., CliResult], mark1_home: Path
+) -> None:
+    repo = make_repo("napper", {"mark1.plugin.yml": NAP_MANIFEST, "nap.py": NAP})
+    assert cli("plugin", "install", str(repo.path)).code == 0
+    started = cli("run", "napper.nap", "--detach", "--json")
+    assert started.code == 0, started.err
+    run_id = json.loads(started.out)["run_id"]
+    log = Path(json.loads(started.out)["log"])
+    try:
+        deadline = time.monotonic() + 30  # the background process announces itself in its log
+        while not (log.exists() and "going to sleep" in log.read_text()):
+            assert time.monotonic() < deadline, "the detached run did not start"
+            time.sleep(0.05)
+        shown = json.loads(cli("runs", "show", run_id, "--json").out)
+        assert shown["status"] == "running"
+        plugin_pids = processes_mentioning(str(mark1_home / "data"))
+    finally:
+        stopped = cli("runs", "stop", run_id, "--json")  # never leave a sleeper behind
+    assert json.loads(stopped.out)["status"] == "cancelled"
+    assert [pid for pid in plugin_pids if not gone_within(pid)] == []
