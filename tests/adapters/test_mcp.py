@@ -5,6 +5,7 @@ results, progress notifications arrive as progress events, and tool errors fail 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 
 import pytest
@@ -166,3 +167,50 @@ def test_import_a_claude_style_config(cli: Cli, tmp_path: pytest.TempPathFactory
     )
     run = cli("run", "calc-server.add", "-i", "a=1", "-i", "b=2", "--json")
     assert json.loads(run.out)["outputs"] == {"result": 3}
+
+
+NODE_MANIFEST = """\
+schema_version: "1.0"
+plugin: {name: nodecalc}
+capabilities: [{name: tools}]
+entry_points:
+  - {capability: tools, type: mcp, command: node server.mjs, tool: "*"}
+"""
+
+NODE_PACKAGE = """\
+{"name": "nodecalc", "version": "1.0.0", "private": true, "type": "module",
+ "dependencies": {"@modelcontextprotocol/sdk": "^1", "zod": "^3"}}
+"""
+
+NODE_SERVER = """\
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { z } from "zod";
+
+const server = new McpServer({ name: "nodecalc", version: "1.0.0" });
+server.tool("multiply", "Multiply two numbers", { a: z.number(), b: z.number() },
+  async ({ a, b }) => ({ content: [{ type: "text", text: JSON.stringify({ product: a * b }) }] }));
+await server.connect(new StdioServerTransport());
+"""
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None or shutil.which("npm") is None,
+    reason="Node.js and npm are needed for a Node MCP server",
+)
+def test_a_node_mcp_server(make_repo: Callable[..., Repo], cli: Cli) -> None:
+    """A server written with the official TypeScript SDK (npm), installed into the plugin."""
+    repo = make_repo(
+        "nodecalc",
+        {
+            "mark1.plugin.yml": NODE_MANIFEST,
+            "package.json": NODE_PACKAGE,
+            "server.mjs": NODE_SERVER,
+        },
+    )
+    installed = cli("plugin", "install", str(repo.path), "--json")
+    assert installed.code == 0, installed.err
+    assert json.loads(installed.out)["capabilities"] == ["multiply"]
+    result = cli("run", "nodecalc.multiply", "-i", "a=6", "-i", "b=7", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["outputs"] == {"product": 42}
