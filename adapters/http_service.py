@@ -35,6 +35,7 @@ class HttpAdapter(AdapterBase):
 
     def __init__(self) -> None:
         self.services: dict[str, tuple[Service, int]] = {}
+        self.documents: dict[str, dict[str, Any]] = {}  # OpenAPI documents by URL
 
     async def aclose(self) -> None:
         for service, _ in self.services.values():
@@ -55,6 +56,11 @@ class HttpAdapter(AdapterBase):
         url = entry["url"].replace("{port}", str(port or ""))
         method = (entry.get("method") or "POST").upper()
         headers = {k: _expand(v, context.env) for k, v in (entry.get("headers") or {}).items()}
+        if entry.get("operation"):
+            try:
+                method, url, inputs = await self._operation(spec, url, inputs, headers)
+            except OperationNotFound as exc:
+                return PluginResult("failed", command=[url], error=str(exc))
         try:
             status, body, kind = await asyncio.wait_for(
                 asyncio.to_thread(_call, method, url, inputs, headers, context.timeout),
@@ -87,6 +93,29 @@ class HttpAdapter(AdapterBase):
             result.error = f"HTTP {status} from {url}: {body.strip()[:300]}"
         return result
 
+    async def _operation(
+        self, spec: CapabilitySpec, base: str, inputs: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[str, str, dict[str, Any]]:
+        """Method and URL of the entry's ``operation`` from the service's OpenAPI document;
+        path parameters (``/items/{item_id}``) are taken out of the inputs."""
+        where = spec.entry.get("openapi") or "/openapi.json"
+        doc_url = where if "://" in where else urllib.parse.urljoin(base, where)
+        if doc_url not in self.documents:
+            status, body, _ = await asyncio.to_thread(_call, "GET", doc_url, {}, headers, 30.0)
+            if status >= 400:
+                raise OperationNotFound(f"no OpenAPI document at {doc_url} (HTTP {status})")
+            self.documents[doc_url] = json.loads(body)
+        wanted = spec.entry["operation"]
+        for path, operations in (self.documents[doc_url].get("paths") or {}).items():
+            for verb, operation in operations.items():
+                if isinstance(operation, dict) and operation.get("operationId") == wanted:
+                    rest = dict(inputs)
+                    for name in re.findall(r"\{([^}]+)\}", path):
+                        value = rest.pop(name, "")
+                        path = path.replace(f"{{{name}}}", urllib.parse.quote(str(value), safe=""))
+                    return verb.upper(), base.rstrip("/") + path, rest
+        raise OperationNotFound(f"the OpenAPI document at {doc_url} has no operation '{wanted}'")
+
     async def _service(self, spec: CapabilitySpec, context: RunContext) -> int:
         known = self.services.get(spec.plugin)
         if known is not None and known[0].proc.poll() is None:
@@ -107,6 +136,10 @@ class HttpAdapter(AdapterBase):
         )
         await _wait_healthy(service, target, context)
         return port
+
+
+class OperationNotFound(Exception):
+    """The OpenAPI document is missing or does not describe the operation."""
 
 
 class ServiceFailed(Exception):

@@ -174,6 +174,12 @@ class EntryPoint(Strict):
     health: str | None = Field(
         None, description="http: path or URL that answers once the service is up."
     )
+    operation: str | None = Field(
+        None, description="http: operationId in the service's OpenAPI document to call."
+    )
+    openapi: str | None = Field(
+        None, description="http: path or URL of the OpenAPI document (default /openapi.json)."
+    )
     headers: dict[str, str] = Field(
         default_factory=dict, description="http: request headers; ${env.NAME} is replaced."
     )

@@ -176,3 +176,65 @@ entry_points:
     monkeypatch.setenv("API_TOKEN", "s3cret")
     allowed = cli("run", "greeter-api.hello", "--json")
     assert allowed.code == 0 and json.loads(allowed.out)["outputs"] == {"hello": "world"}
+
+
+OPENAPI_MANIFEST = """\
+schema_version: "1.0"
+plugin: {name: itemsvc}
+capabilities:
+  - name: item
+    parameters: {type: object, required: [item_id], properties: {item_id: {type: string}}}
+  - name: missing
+entry_points:
+  - capability: item
+    type: http
+    command: python api.py {port}
+    url: http://127.0.0.1:{port}
+    operation: getItem
+    health: /openapi.json
+  - capability: missing
+    type: http
+    command: python api.py {port}
+    url: http://127.0.0.1:{port}
+    operation: noSuchOperation
+    health: /openapi.json
+"""
+
+OPENAPI_SERVER = """\
+import json, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DOC = {"openapi": "3.0.0", "info": {"title": "items", "version": "1"},
+       "paths": {"/items/{item_id}": {"get": {"operationId": "getItem"}}}}
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        data = DOC if self.path == "/openapi.json" else {"item": self.path.split("/")[-1]}
+        body = json.dumps(data).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+
+def test_operations_are_found_in_the_openapi_document(
+    make_repo: Callable[..., Repo], cli: Cli
+) -> None:
+    repo = make_repo("itemsvc", {"mark1.plugin.yml": OPENAPI_MANIFEST, "api.py": OPENAPI_SERVER})
+    assert cli("plugin", "install", str(repo.path)).code == 0
+    result = cli("run", "itemsvc.item", "-i", "item_id=a b", "--json")
+    assert result.code == 0, result.out
+    data = json.loads(result.out)
+    assert data["outputs"] == {"item": "a%20b"}, "the path parameter is filled and quoted"
+    assert data["command"][0] == "GET" and data["command"][1].endswith("/items/a%20b")
+    missing = cli("run", "itemsvc.missing", "--json")
+    assert (
+        missing.code == 1 and "no operation 'noSuchOperation'" in json.loads(missing.out)["error"]
+    )
