@@ -246,6 +246,8 @@ def confinement(policy: SandboxPolicy) -> dict[str, Any]:
         config["network_mode"] = "none"
     if policy.max_memory:
         config["mem_limit"] = policy.max_memory
+    if policy.cpus:
+        config["nano_cpus"] = int(policy.cpus * 1e9)
     return config
 
 

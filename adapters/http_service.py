@@ -27,6 +27,7 @@ from adapters.subprocess_cli import plugin_environment, resolve_command
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
 HEALTH_TIMEOUT = 30.0
+IDLE_SECONDS = 300.0  # a service nobody called for this long is stopped
 _ENV_REF = re.compile(r"\$\{env\.([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -36,11 +37,31 @@ class HttpAdapter(AdapterBase):
     def __init__(self) -> None:
         self.services: dict[str, tuple[Service, int]] = {}
         self.documents: dict[str, dict[str, Any]] = {}  # OpenAPI documents by URL
+        self.idle_timers: dict[str, asyncio.TimerHandle] = {}
+        self.idle_seconds = IDLE_SECONDS
 
     async def aclose(self) -> None:
+        for timer in self.idle_timers.values():
+            timer.cancel()
+        self.idle_timers.clear()
         for service, _ in self.services.values():
             await asyncio.to_thread(service.stop)
         self.services.clear()
+
+    def _touch(self, plugin: str) -> None:
+        """(Re)start the countdown after which an unused service is stopped."""
+        if plugin in self.idle_timers:
+            self.idle_timers[plugin].cancel()
+        loop = asyncio.get_running_loop()
+        self.idle_timers[plugin] = loop.call_later(
+            self.idle_seconds, lambda: asyncio.ensure_future(self._stop_idle(plugin))
+        )
+
+    async def _stop_idle(self, plugin: str) -> None:
+        self.idle_timers.pop(plugin, None)
+        known = self.services.pop(plugin, None)
+        if known is not None:
+            await asyncio.to_thread(known[0].stop)
 
     async def execute(
         self, spec: CapabilitySpec, inputs: dict[str, Any], context: RunContext
@@ -53,6 +74,7 @@ class HttpAdapter(AdapterBase):
                 port = await self._service(spec, context)
             except ServiceFailed as exc:
                 return PluginResult("failed", error=str(exc), stderr=exc.log)
+            self._touch(spec.plugin)
         url = entry["url"].replace("{port}", str(port or ""))
         method = (entry.get("method") or "POST").upper()
         headers = {k: _expand(v, context.env) for k, v in (entry.get("headers") or {}).items()}

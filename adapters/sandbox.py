@@ -53,6 +53,7 @@ class SandboxPolicy:
     cpu_seconds: int | None = 600
     max_open_files: int = 1024
     max_processes: int = 256
+    cpus: float | None = None  # a CPU-rate cap (cores), where the engine supports one
     env: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> list[str]:

@@ -69,6 +69,9 @@ class SandboxSettings(BaseModel):
     cpu_seconds: int = Field(600, gt=0, description="CPU seconds a run may use.")
     max_processes: int = Field(256, gt=0, description="Processes a run may have at once.")
     max_open_files: int = Field(1024, gt=0, description="Files a process may keep open.")
+    cpus: float | None = Field(
+        2.0, gt=0, description="CPU cores a container run may use at once (None: no cap)."
+    )
 
 
 class Settings(BaseSettings):

@@ -88,6 +88,7 @@ def policy_for(
         cpu_seconds=wanted.cpu_seconds or limits.cpu_seconds,
         max_open_files=limits.max_open_files,
         max_processes=wanted.max_processes or limits.max_processes,
+        cpus=limits.cpus,
     )
 
 

@@ -310,3 +310,5 @@ def test_trusted_or_granted_runs_keep_the_network(tmp_path: Path) -> None:
     assert "network_mode" not in config and config["read_only"] is True
     sandboxed = RunContext(workdir=tmp_path, timeout=1, sandbox=SandboxPolicy(workdir=tmp_path))
     assert container_config(spec, [], IMAGE, {}, sandboxed)["network_mode"] == "none"
+    capped = RunContext(workdir=tmp_path, timeout=1, sandbox=SandboxPolicy(tmp_path, cpus=1.5))
+    assert container_config(spec, [], IMAGE, {}, capped)["nano_cpus"] == 1_500_000_000

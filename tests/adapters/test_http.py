@@ -238,3 +238,33 @@ def test_operations_are_found_in_the_openapi_document(
     assert (
         missing.code == 1 and "no operation 'noSuchOperation'" in json.loads(missing.out)["error"]
     )
+
+
+async def test_an_idle_service_is_stopped(service_plugin: Repo, mark1_home: object) -> None:
+    """Within one adapter session (a workflow, the assistant) an unused service is stopped."""
+    import asyncio
+
+    from adapters.base import RunContext
+    from adapters.http_service import HttpAdapter
+    from assistant import paths
+    from assistant.plugins import registry
+    from memory.store import Store
+
+    async with Store.open(paths.db_path()) as store:
+        plugin = await registry.require_plugin(store, "wordsvc")
+    capability = plugin.manifest.capability("count")
+    assert capability is not None
+    work = paths.default_workspace()
+    work.mkdir(parents=True, exist_ok=True)
+    async with HttpAdapter() as adapter:
+        adapter.idle_seconds = 0.3
+        result = await adapter.execute(
+            plugin.spec(capability), {"text": "a b"}, RunContext(workdir=work, timeout=30)
+        )
+        assert result.outputs == {"words": 2}
+        service = adapter.services["wordsvc"][0]
+        for _ in range(100):
+            if service.proc.poll() is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert service.proc.poll() is not None and "wordsvc" not in adapter.services
