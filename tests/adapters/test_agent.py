@@ -24,10 +24,13 @@ capabilities:
       properties: {goal: {type: string}}
   - name: confused
   - name: loop
+  - name: crew
+    parameters: {type: object, properties: {topic: {type: string}}}
 entry_points:
   - {capability: pursue, type: agent, module: agent, function: build}
   - {capability: confused, type: agent, module: agent, function: not_an_agent}
   - {capability: loop, type: agent, command: python looper.py}
+  - {capability: crew, type: agent, module: crew, function: writers}
 dependencies:
   packages: ["langgraph>=0.2"]
 """
@@ -66,6 +69,28 @@ def not_an_agent():
     return 42
 """
 
+CREW = '''\
+"""A CrewAI-style crew (the real crewai needs a model): kickoff(inputs=...) -> result.raw."""
+
+
+class Result:
+    def __init__(self, raw):
+        self.raw = raw
+
+
+class Crew:
+    def __init__(self, agents):
+        self.agents = agents
+
+    def kickoff(self, inputs):
+        notes = [f"{agent} wrote about {inputs['topic']}" for agent in self.agents]
+        return Result("; ".join(notes))
+
+
+def writers():
+    return Crew(["researcher", "editor"])
+'''
+
 LOOPER = """\
 import time
 for i in range(1000):
@@ -77,7 +102,8 @@ for i in range(1000):
 @pytest.fixture
 def planner(make_repo: Callable[..., Repo], cli: Cli) -> None:
     repo = make_repo(
-        "planner", {"mark1.plugin.yml": MANIFEST, "agent.py": AGENT, "looper.py": LOOPER}
+        "planner",
+        {"mark1.plugin.yml": MANIFEST, "agent.py": AGENT, "looper.py": LOOPER, "crew.py": CREW},
     )
     result = cli("plugin", "install", str(repo.path))
     assert result.code == 0, result.err
@@ -105,3 +131,11 @@ def test_a_command_agent_streams_and_is_stopped(planner: None, cli: Cli) -> None
     assert data["status"] == "timed_out" and data["stdout"].startswith("thinking 0\n")
     runs = json.loads(cli("runs", "list", "--json").out)
     assert runs[0]["status"] == "timed_out"
+
+
+def test_a_crewai_style_crew_is_kicked_off_with_the_inputs(planner: None, cli: Cli) -> None:
+    result = cli("run", "planner.crew", "-i", "topic=bees", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["outputs"] == {
+        "result": "researcher wrote about bees; editor wrote about bees"
+    }
