@@ -83,6 +83,8 @@ class HttpAdapter(AdapterBase):
                 method, url, inputs = await self._operation(spec, url, inputs, headers)
             except OperationNotFound as exc:
                 return PluginResult("failed", command=[url], error=str(exc))
+        cgroups = self.services[spec.plugin][0].cgroups if spec.plugin in self.services else None
+        before = cgroups.usage() if cgroups else {}
         try:
             status, body, kind = await asyncio.wait_for(
                 asyncio.to_thread(_call, method, url, inputs, headers, context.timeout),
@@ -101,7 +103,10 @@ class HttpAdapter(AdapterBase):
             exit_code=status,
             stdout=body,
             command=[method, url],
-            metrics={"duration_s": round(time.monotonic() - started, 4)},
+            metrics={
+                "duration_s": round(time.monotonic() - started, 4),
+                **(cgroups.since(before) if cgroups else {}),
+            },
         )
         value: Any = body
         if "json" in kind:

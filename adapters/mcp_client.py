@@ -86,6 +86,7 @@ class McpAdapter(AdapterBase):
             percent = 100.0 * done / total if total else done
             context.emit(Progress(min(percent, 100.0), message or ""))
 
+        before = session.cgroups.usage() if session.cgroups else {}
         try:
             reply = await asyncio.wait_for(
                 session.session.call_tool(tool, inputs, progress_callback=progress),
@@ -104,7 +105,10 @@ class McpAdapter(AdapterBase):
             "succeeded",
             command=command,
             stdout=text,
-            metrics={"duration_s": round(time.monotonic() - started, 4)},
+            metrics={
+                "duration_s": round(time.monotonic() - started, 4),
+                **(session.cgroups.since(before) if session.cgroups else {}),
+            },
         )
         if reply.is_error:
             result.status = "failed"

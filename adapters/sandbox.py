@@ -337,6 +337,14 @@ class RunCgroups:
                 found["peak_memory_bytes"] = int(peak)
         return found
 
+    def since(self, before: dict[str, float]) -> dict[str, float]:
+        """Usage since ``before`` (an earlier ``usage()``): one call to a long-lived server.
+        CPU is the difference; memory is the server's peak so far."""
+        now = self.usage()
+        if "cpu_s" in now and "cpu_s" in before:
+            now["cpu_s"] = round(now["cpu_s"] - before["cpu_s"], 4)
+        return now
+
     def close(self) -> None:
         """Kill whatever is left inside, then remove the groups."""
         import signal

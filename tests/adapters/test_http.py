@@ -4,6 +4,7 @@ health-checked and stopped by Mark-1, inside the sandbox) and a remote API needi
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -91,6 +92,8 @@ def test_service_is_started_called_and_stopped(service_plugin: Repo, cli: Cli) -
     assert result.code == 0, result.out + result.err
     data = json.loads(result.out)
     assert data["outputs"] == {"words": 3}
+    if os.geteuid() == 0 and os.path.isdir("/sys/fs/cgroup/cpuacct"):
+        assert data["metrics"]["cpu_s"] >= 0 and data["metrics"]["peak_memory_bytes"] > 0
     assert data["command"][0] == "POST"
     port = int(data["command"][1].split(":")[2].split("/")[0])
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), 1):

@@ -5,8 +5,10 @@ results, progress notifications arrive as progress events, and tool errors fail 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -99,7 +101,10 @@ def test_tools_become_capabilities_with_their_schemas(calc: None, cli: Cli) -> N
 def test_call_returns_the_structured_result(calc: None, cli: Cli) -> None:
     result = cli("run", "calc.add", "-i", "a=2", "-i", "b=40", "--json")
     assert result.code == 0, result.err
-    assert json.loads(result.out)["outputs"] == {"result": 42}
+    data = json.loads(result.out)
+    assert data["outputs"] == {"result": 42}
+    if Path("/sys/fs/cgroup/cpuacct").is_dir() and os.geteuid() == 0:
+        assert data["metrics"]["cpu_s"] >= 0 and data["metrics"]["peak_memory_bytes"] > 0
 
 
 def test_progress_notifications_become_progress(calc: None, cli: Cli) -> None:
