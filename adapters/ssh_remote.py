@@ -60,6 +60,9 @@ CONNECT_TIMEOUT = 15.0
 CLEANUP_TIMEOUT = 10.0
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 PID_FILE = ".mark1.pid"
+RUSAGE_FILE = ".mark1.rusage"
+# GNU time writes the run's CPU seconds (user, system) and peak memory (KiB) to RUSAGE_FILE.
+_TIMED = ["/usr/bin/time", "-f", "%U %S %M", "-o", RUSAGE_FILE]
 INPUTS_DIR = ".mark1-inputs"
 # Runs in the remote session: note the pid (= process group, thanks to setsid), become argv.
 _LAUNCH = "echo $$ > " + PID_FILE + ' && exec "$@"'
@@ -337,6 +340,7 @@ class _Session:
     sftp: Any
     tmp: str
     setsid: bool
+    gnu_time: bool = False
 
     @classmethod
     async def open(cls, remote: dict[str, Any]) -> _Session:
@@ -344,8 +348,9 @@ class _Session:
         conn = await connect(remote)
         try:  # markers: a chatty shell startup file may print before us
             found = await conn.run(
-                """printf 'MARK1_TMP=%s\\nMARK1_SETSID=%s\\n' "${TMPDIR:-/tmp}" """
-                '"$(command -v setsid)"',
+                """printf 'MARK1_TMP=%s\\nMARK1_SETSID=%s\\nMARK1_TIME=%s\\n' "${TMPDIR:-/tmp}" """
+                '"$(command -v setsid)" '
+                '"$(/usr/bin/time -f %U -o /dev/null true 2>/dev/null && echo gnu)"',
                 check=False,
             )
             facts = dict(
@@ -364,7 +369,11 @@ class _Session:
             ) from None
         tmp = facts.get("MARK1_TMP", "").strip()
         return cls(
-            conn, sftp, tmp if tmp.startswith("/") else "/tmp", bool(facts.get("MARK1_SETSID"))
+            conn,
+            sftp,
+            tmp if tmp.startswith("/") else "/tmp",
+            bool(facts.get("MARK1_SETSID")),
+            facts.get("MARK1_TIME", "").strip() == "gnu",
         )
 
     async def run(self, command: str) -> None:
@@ -431,7 +440,10 @@ class _RemoteRun:
             stdout=done.stdout,
             stderr=done.stderr,
             command=self.shown_command(),
-            metrics={"duration_s": round(time.monotonic() - self.started, 4)},
+            metrics={
+                "duration_s": round(time.monotonic() - self.started, 4),
+                **await self._usage(),
+            },
         )
         if done.timed_out:
             result.status = "timed_out"
@@ -451,6 +463,18 @@ class _RemoteRun:
             else:
                 _collect_outputs(self.spec, view, context.workdir, result)
         return result
+
+    async def _usage(self) -> dict[str, float]:
+        """CPU seconds and peak memory measured on the remote by GNU time, when it has it."""
+        if not self.session.gnu_time or self.rundir is None:
+            return {}
+        try:
+            async with self.session.sftp.open(posixpath.join(self.rundir, RUSAGE_FILE)) as f:
+                words = str(await f.read()).split()
+            user, system, peak_kib = (float(w) for w in words[-3:])
+        except (OSError, ValueError, _asyncssh().SFTPError):
+            return {}
+        return {"cpu_s": round(user + system, 4), "peak_memory_bytes": int(peak_kib * 1024)}
 
     async def _make_rundir(self) -> None:
         asyncssh = _asyncssh()
@@ -472,7 +496,8 @@ class _RemoteRun:
         assert self.rundir is not None
         env = {"PYTHONUNBUFFERED": "1", "MARK1_WORKDIR": self.rundir, **self.context.env}
         pairs = [f"{k}={v}" for k, v in env.items()]
-        launch = shlex.join(["sh", "-c", _LAUNCH, "mark1", "env", *pairs, *self.argv])
+        timed = _TIMED if self.session.gnu_time else []
+        launch = shlex.join(["sh", "-c", _LAUNCH, "mark1", *timed, "env", *pairs, *self.argv])
         enter = f"cd {shlex.quote(self.rundir)} || exit 125"
         if not self.session.setsid:  # sshd made the login shell a group leader: exec keeps it
             return f"{enter}; exec {launch}"

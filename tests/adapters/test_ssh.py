@@ -242,6 +242,8 @@ def test_a_capability_runs_remotely_on_uploaded_input_and_its_file_comes_back(
     assert "running on the remote 'box'" in result.err
     assert "counted on the remote" in result.err, "remote output is streamed"
     assert "[ 50%] counting" in result.err, "progress lines become progress events"
+    if os.access("/usr/bin/time", os.X_OK):  # the remote (this machine) has GNU time
+        assert data["metrics"]["cpu_s"] > 0 and data["metrics"]["peak_memory_bytes"] > 1_000_000
 
 
 def test_the_time_limit_stops_the_remote_process(box: Server, plugin: Repo, cli: Cli) -> None:
