@@ -42,6 +42,7 @@ from adapters.base import (
     RunStarted,
 )
 from adapters.process import _LINE_END, CHUNK, STDERR_LIMIT, STDOUT_LIMIT, _Head, _Tail
+from adapters.sandbox import RunCgroups
 from adapters.subprocess_cli import (
     PROGRESS_PREFIX,
     _collect_outputs,
@@ -102,18 +103,37 @@ class ContainerAdapter(AdapterBase):
             image = await self._image(client, spec, context)
             context.workdir.mkdir(parents=True, exist_ok=True)
             config = container_config(spec, argv, image, inputs, context)
+            # A cgroup of ours as the container's parent outlives it: what the container used
+            # (CPU, peak memory) can be read after the engine has removed the container.
+            cgroups = RunCgroups(context.sandbox.max_processes) if context.sandbox else None
+            if cgroups is not None and "cpuacct" in cgroups.groups:
+                config["cgroup_parent"] = "/" + cgroups.groups["cpuacct"].name
             try:
-                container = await asyncio.to_thread(client.containers.create, **config)
-            except docker.errors.APIError as exc:
-                return PluginResult(
-                    "failed", command=argv, error=f"cannot create the container: {_explain(exc)}"
-                )
-            try:
-                return await _run(container, spec, inputs, argv, context)
+                try:
+                    container = await asyncio.to_thread(client.containers.create, **config)
+                except docker.errors.APIError as exc:
+                    if "cgroup_parent" not in config:
+                        return PluginResult(
+                            "failed",
+                            command=argv,
+                            error=f"cannot create the container: {_explain(exc)}",
+                        )
+                    del config["cgroup_parent"]  # a remote or rootless engine: no measuring
+                    container = await asyncio.to_thread(client.containers.create, **config)
+                try:
+                    result = await _run(container, spec, inputs, argv, context)
+                finally:
+                    problem = await asyncio.shield(asyncio.to_thread(_remove, container))
+                    if problem:
+                        context.emit(
+                            Notice(f"could not remove the container: {problem}", "warning")
+                        )
+                if cgroups is not None and "cgroup_parent" in config:
+                    result.metrics.update(cgroups.usage())
+                return result
             finally:
-                problem = await asyncio.shield(asyncio.to_thread(_remove, container))
-                if problem:
-                    context.emit(Notice(f"could not remove the container: {problem}", "warning"))
+                if cgroups is not None:
+                    cgroups.close()
         except EngineProblem as exc:
             return PluginResult("failed", command=argv, error=str(exc), stderr=exc.log)
         except engine_errors as exc:

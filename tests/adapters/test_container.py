@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -153,6 +154,8 @@ def test_json_stdout_becomes_outputs_and_files_are_reported(
     assert "counting to 3" in data["stderr"] and "counting to 3" in result.err, "streamed"
     assert "[ 50%] counting" in result.err, "progress lines become progress"
     assert data["metrics"]["duration_s"] > 0
+    if os.geteuid() == 0 and Path("/sys/fs/cgroup/cpuacct").is_dir():  # our cgroup parents it
+        assert data["metrics"]["cpu_s"] > 0 and data["metrics"]["peak_memory_bytes"] > 0
 
 
 def test_the_container_is_confined(
