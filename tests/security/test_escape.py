@@ -332,3 +332,20 @@ def test_a_workspace_that_contains_the_home_folder_is_refused(
     result = cli("run", "attacker.spin", "--workdir", str(Path.home().parent), "--timeout", "1")
     assert result.code == 2 and "plugins must not see" in result.err
     assert json.loads(cli("runs", "list", "--json").out) == [], "refused before anything ran"
+
+
+def test_without_bwrap_runs_warn_loudly_and_keep_their_limits(
+    attacker: dict[str, Any], cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where bwrap cannot run (faked at the probe: it does run here), every run says it is
+    not isolated, and the resource limits still hold."""
+    import adapters.sandbox
+
+    monkeypatch.setattr(adapters.sandbox, "bwrap_problem", lambda: "bwrap is not installed")
+    result = cli("run", "attacker.allocate", "--workdir", str(attacker["workdir"]), "--json")
+    assert "NOT isolated: bwrap is not installed" in result.err
+    assert reported(json.loads(result.out) | {"exit": result.code}) == "blocked: MemoryError"
+    doctor = cli("doctor", "--json")
+    sandbox = next(c for c in json.loads(doctor.out)["checks"] if c["name"] == "sandbox")
+    assert sandbox["ok"] is False and "resource limits only" in sandbox["detail"]
+    assert "apt-get install bubblewrap" in sandbox["fix"]
