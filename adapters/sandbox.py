@@ -346,21 +346,38 @@ class RunCgroups:
         return now
 
     def close(self) -> None:
-        """Kill whatever is left inside, then remove the groups."""
-        import signal
-        import time
-
+        """Kill whatever is left inside, then remove the groups, deepest first (an engine
+        leaves groups of its own inside, e.g. podman's ``conmon``)."""
         for group in self.groups.values():
-            for _ in range(50):
-                try:
-                    pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
-                except OSError:
-                    break
-                if not pids:
-                    break
-                for pid in pids:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.kill(pid, signal.SIGKILL)
-                time.sleep(0.02)
-            with contextlib.suppress(OSError):
-                group.rmdir()
+            for folder in sorted(_tree(group), key=lambda p: len(p.parts), reverse=True):
+                _empty(folder)
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+
+
+def _tree(group: Path) -> list[Path]:
+    """``group`` and every cgroup below it."""
+    found = [group]
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(group):
+            if entry.is_dir(follow_symlinks=False):
+                found += _tree(Path(entry.path))
+    return found
+
+
+def _empty(group: Path) -> None:
+    """SIGKILL the processes in one cgroup until there are none (bounded)."""
+    import signal
+    import time
+
+    for _ in range(50):
+        try:
+            pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
+        except OSError:
+            return
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.02)
