@@ -41,12 +41,12 @@ from adapters.base import (
     RunContext,
     RunStarted,
 )
-from adapters.process import _LINE_END, CHUNK, STDERR_LIMIT, STDOUT_LIMIT, _Head, _Tail
+from adapters.process import CHUNK, LINE_END, STDERR_LIMIT, STDOUT_LIMIT, HeadCapture, TailCapture
 from adapters.sandbox import RunCgroups
 from adapters.subprocess_cli import (
     PROGRESS_PREFIX,
-    _collect_outputs,
-    _last_line,
+    collect_outputs,
+    last_line,
     parse_progress,
 )
 
@@ -338,7 +338,7 @@ async def _run(
     started = time.monotonic()
     await asyncio.to_thread(container.reload)
     context.emit(RunStarted(argv, container.attrs.get("State", {}).get("Pid") or None))
-    out, err = _Head(STDOUT_LIMIT), _Tail(STDERR_LIMIT)
+    out, err = HeadCapture(STDOUT_LIMIT), TailCapture(STDERR_LIMIT)
     over = asyncio.Event()
     pump = asyncio.ensure_future(
         asyncio.to_thread(_pump, output, out, err, context.output_limit, loop, on_line, over.set)
@@ -385,11 +385,11 @@ async def _run(
             limit = policy.max_memory if policy is not None else None
             result.error += f": out of memory (limit {limit} bytes)" if limit else ": out of memory"
         else:
-            result.error += _last_line(result.stderr)
+            result.error += last_line(result.stderr)
     if out.truncated:
         result.error = (result.error or "") + " (stdout was truncated)"
     if result.ok:
-        _collect_outputs(spec, inputs, context.workdir, result)
+        collect_outputs(spec, inputs, context.workdir, result)
     return result
 
 
@@ -430,8 +430,8 @@ async def _stop(container: Any, waited: asyncio.Future[Any], grace: float) -> No
 
 def _pump(
     output: Any,
-    out: _Head,
-    err: _Head,
+    out: HeadCapture,
+    err: HeadCapture,
     limit: int,
     loop: asyncio.AbstractEventLoop,
     on_line: Callable[[str, str], None],
@@ -465,7 +465,7 @@ def _pump(
                     with contextlib.suppress(RuntimeError):
                         loop.call_soon_threadsafe(exceeded)
                     break
-                *lines, pending[name] = _LINE_END.split(pending[name] + chunk)
+                *lines, pending[name] = LINE_END.split(pending[name] + chunk)
                 for line in lines:
                     emit(name, line)
                 if len(pending[name]) > CHUNK:

@@ -23,7 +23,7 @@ OUTPUT_LIMIT = 256 * 1024 * 1024
 CHUNK = 64 * 1024
 LineSink = Callable[[str, str], None]
 # A carriage return ends a line too: progress bars redraw themselves with "\r".
-_LINE_END = re.compile(rb"\r\n|\r|\n")
+LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 @dataclass
@@ -43,7 +43,7 @@ class OutputLimitExceeded(Exception):
     """The child printed more than the run may print."""
 
 
-class _Head:
+class HeadCapture:
     """Keeps the first ``limit`` bytes: stdout is the plugin's result, its start matters."""
 
     def __init__(self, limit: int):
@@ -62,7 +62,7 @@ class _Head:
         return self.data.decode("utf-8", errors="replace")
 
 
-class _Tail(_Head):
+class TailCapture(HeadCapture):
     """Keeps the last ``limit`` bytes: the end of stderr is where the error is."""
 
     def add(self, chunk: bytes) -> None:
@@ -112,7 +112,7 @@ async def run_process(
         asyncio.to_thread(os.wait4, proc.pid, 0)
     )
     assert proc.stdout is not None and proc.stderr is not None
-    out, err = _Head(STDOUT_LIMIT), _Tail(STDERR_LIMIT)
+    out, err = HeadCapture(STDOUT_LIMIT), TailCapture(STDERR_LIMIT)
     budget = [output_limit]
     pumps = asyncio.gather(
         _pump(proc.stdout, out, "stdout", on_line, budget),
@@ -162,7 +162,7 @@ async def _finish(reaped: asyncio.Future[Any], pumps: asyncio.Future[Any]) -> No
 
 
 async def _pump(
-    pipe: IO[bytes], capture: _Head, name: str, on_line: LineSink | None, budget: list[int]
+    pipe: IO[bytes], capture: HeadCapture, name: str, on_line: LineSink | None, budget: list[int]
 ) -> None:
     """Copy ``pipe`` into ``capture``, handing complete lines to ``on_line`` as they arrive.
 
@@ -182,7 +182,7 @@ async def _pump(
             if on_line is None:
                 continue
             pending += chunk
-            *lines, pending = _LINE_END.split(pending)
+            *lines, pending = LINE_END.split(pending)
             for line in lines:
                 on_line(name, line.decode("utf-8", errors="replace"))
             if len(pending) > CHUNK:

@@ -33,7 +33,12 @@ from adapters.base import (
 )
 from adapters.process import STDOUT_LIMIT, ProcessOutcome
 from adapters.sandbox import run_confined
-from adapters.subprocess_cli import PROGRESS_PREFIX, _fill, parse_progress, plugin_environment
+from adapters.subprocess_cli import (
+    PROGRESS_PREFIX,
+    fill_template,
+    parse_progress,
+    plugin_environment,
+)
 
 # Runs as ``python -c RUNNER`` in the plugin's interpreter (Python 3.7+): standard library
 # only, and only what it needs, imported late (asyncio costs ~15 ms and only async functions
@@ -397,7 +402,7 @@ def _declared_files(
     import glob
 
     for produced in spec.produces:
-        pattern = _fill(produced["path"], inputs)
+        pattern = fill_template(produced["path"], inputs)
         matches = []
         if pattern is not None:
             matches = [m for m in sorted(glob.glob(str(workdir / pattern))) if os.path.isfile(m)]

@@ -47,12 +47,20 @@ from adapters.base import (
     RunContext,
     RunStarted,
 )
-from adapters.process import _LINE_END, CHUNK, STDERR_LIMIT, STDOUT_LIMIT, LineSink, _Head, _Tail
+from adapters.process import (
+    CHUNK,
+    LINE_END,
+    STDERR_LIMIT,
+    STDOUT_LIMIT,
+    HeadCapture,
+    LineSink,
+    TailCapture,
+)
 from adapters.subprocess_cli import (
     PROGRESS_PREFIX,
-    _collect_outputs,
-    _fill,
-    _last_line,
+    collect_outputs,
+    fill_template,
+    last_line,
     parse_progress,
 )
 
@@ -453,7 +461,7 @@ class _RemoteRun:
             result.error = "stopped: it printed more output than a run may print"
         elif done.exit_code != 0:
             result.status = "failed"
-            result.error = f"exited with status {done.exit_code}" + _last_line(done.stderr)
+            result.error = f"exited with status {done.exit_code}" + last_line(done.stderr)
         if done.stdout_truncated:
             result.error = (result.error or "") + " (stdout was truncated)"
         if result.ok:
@@ -461,7 +469,7 @@ class _RemoteRun:
             if problem:
                 result.status, result.error = "failed", problem
             else:
-                _collect_outputs(self.spec, view, context.workdir, result)
+                collect_outputs(self.spec, view, context.workdir, result)
         return result
 
     async def _usage(self) -> dict[str, float]:
@@ -569,7 +577,7 @@ class _RemoteRun:
         assert self.rundir is not None
         wanted = []
         for produced in self.spec.produces:
-            pattern = _fill(produced["path"], view)
+            pattern = fill_template(produced["path"], view)
             if pattern is None:
                 continue  # a named input was not given: the collection below reports it
             if os.path.isabs(pattern) or ".." in Path(pattern).parts:
@@ -603,7 +611,7 @@ class _RemoteRun:
         process = await self.session.conn.create_process(
             command, encoding=None, stdin=asyncssh.DEVNULL
         )
-        out, err = _Head(STDOUT_LIMIT), _Tail(STDERR_LIMIT)
+        out, err = HeadCapture(STDOUT_LIMIT), TailCapture(STDERR_LIMIT)
         budget = [context.output_limit]
 
         def on_line(stream: str, text: str) -> None:
@@ -686,7 +694,7 @@ async def _finish(pumps: asyncio.Future[Any], process: Any) -> None:
 
 
 async def _pump(
-    reader: Any, capture: _Head, name: str, on_line: LineSink, budget: list[int]
+    reader: Any, capture: HeadCapture, name: str, on_line: LineSink, budget: list[int]
 ) -> None:
     """Copy a remote stream into ``capture``, handing complete lines to ``on_line``."""
     pending = b""
@@ -696,7 +704,7 @@ async def _pump(
         if budget[0] < 0:
             raise _OutputExceeded()
         pending += chunk
-        *lines, pending = _LINE_END.split(pending)
+        *lines, pending = LINE_END.split(pending)
         for line in lines:
             on_line(name, line.decode("utf-8", errors="replace"))
         if len(pending) > CHUNK:

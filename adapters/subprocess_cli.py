@@ -78,11 +78,11 @@ class CliAdapter(AdapterBase):
             result.error = "stopped: it printed more output than a run may print"
         elif done.exit_code != 0:
             result.status = "failed"
-            result.error = f"exited with status {done.exit_code}" + _last_line(done.stderr)
+            result.error = f"exited with status {done.exit_code}" + last_line(done.stderr)
         if done.stdout_truncated:
             result.error = (result.error or "") + " (stdout was truncated)"
         if result.ok:
-            _collect_outputs(spec, inputs, context.workdir, result)
+            collect_outputs(spec, inputs, context.workdir, result)
         return result
 
 
@@ -140,7 +140,7 @@ def resolve_command(command: list[str], source_dir: Path, path: str) -> list[str
     return resolved
 
 
-def _collect_outputs(
+def collect_outputs(
     spec: CapabilitySpec, inputs: dict[str, Any], workdir: Path, result: PluginResult
 ) -> None:
     # Progress lines are events, not output: a plugin may print them on stdout beside its JSON.
@@ -160,7 +160,7 @@ def _collect_outputs(
     elif text:
         result.outputs["stdout"] = text
     for produced in spec.produces:
-        pattern = _fill(produced["path"], inputs)
+        pattern = fill_template(produced["path"], inputs)
         matches = []
         if pattern is not None:
             matches = [m for m in sorted(glob.glob(str(workdir / pattern))) if os.path.isfile(m)]
@@ -175,7 +175,7 @@ def _collect_outputs(
         result.outputs[produced["name"]] = matches if has_glob else matches[0]
 
 
-def _fill(template: str, inputs: dict[str, Any]) -> str | None:
+def fill_template(template: str, inputs: dict[str, Any]) -> str | None:
     """``"{out}"`` with the inputs filled in; None when a named input was not given."""
     names = [field for _, field, _, _ in string.Formatter().parse(template) if field]
     if any(inputs.get(name) in (None, "") for name in names):
@@ -184,6 +184,6 @@ def _fill(template: str, inputs: dict[str, Any]) -> str | None:
     return template.format_map(values) or None
 
 
-def _last_line(stderr: str) -> str:
+def last_line(stderr: str) -> str:
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
     return f": {lines[-1][:300]}" if lines else ""
