@@ -48,6 +48,7 @@ from adapters.subprocess_cli import (
     collect_outputs,
     last_line,
     parse_progress,
+    settle,
 )
 
 if TYPE_CHECKING:
@@ -371,12 +372,8 @@ async def _run(
         command=argv,
         metrics={"duration_s": round(duration, 4)},
     )
-    if timed_out:
-        result.status = "timed_out"
-        result.error = f"stopped after the {context.timeout:g} s time limit"
-    elif over.is_set():
-        result.status = "failed"
-        result.error = "stopped: it printed more output than a run may print"
+    if settle(result, timeout=context.timeout, timed_out=timed_out, output_exceeded=over.is_set()):
+        pass
     elif exit_code != 0:
         result.status = "failed"
         result.error = f"exited with status {exit_code}"

@@ -35,9 +35,10 @@ from adapters.process import STDOUT_LIMIT, ProcessOutcome
 from adapters.sandbox import run_confined
 from adapters.subprocess_cli import (
     PROGRESS_PREFIX,
-    fill_template,
+    collect_produced,
     parse_progress,
     plugin_environment,
+    settle,
 )
 
 # Runs as ``python -c RUNNER`` in the plugin's interpreter (Python 3.7+): standard library
@@ -282,13 +283,14 @@ class PythonFunctionAdapter(AdapterBase):
             metrics={"duration_s": round(done.duration, 4), **done.usage},
         )
         reply = read_reply(done.stdout)
-        if done.timed_out:
-            result.status = "timed_out"
-            result.error = f"stopped after the {context.timeout:g} s time limit"
-        elif done.output_exceeded:
-            result.status = "failed"
-            result.error = "stopped: it printed more output than a run may print"
-        elif done.stdout_truncated:
+        if settle(
+            result,
+            timeout=context.timeout,
+            timed_out=done.timed_out,
+            output_exceeded=done.output_exceeded,
+        ):
+            return result
+        if done.stdout_truncated:
             result.status = "failed"
             result.error = (
                 f"its return value is larger than the {STDOUT_LIMIT // 1024**2} MiB "
@@ -316,7 +318,7 @@ class PythonFunctionAdapter(AdapterBase):
                     f"{_ended(done.exit_code)}" + _detail(done.stderr)
                 )
             else:
-                _declared_files(spec, inputs, context.workdir, result)
+                collect_produced(spec, inputs, context.workdir, result)
         return result
 
 
@@ -393,25 +395,3 @@ def _existing_files(paths: list[Any], workdir: Path) -> list[str]:
         if os.path.isfile(full) and full not in found:
             found.append(full)
     return found
-
-
-def _declared_files(
-    spec: CapabilitySpec, inputs: dict[str, Any], workdir: Path, result: PluginResult
-) -> None:
-    """Files the manifest says the capability produces (``produces``), as the cli adapter does."""
-    import glob
-
-    for produced in spec.produces:
-        pattern = fill_template(produced["path"], inputs)
-        matches = []
-        if pattern is not None:
-            matches = [m for m in sorted(glob.glob(str(workdir / pattern))) if os.path.isfile(m)]
-        if pattern is None or not matches:
-            if produced.get("required", True):
-                result.status = "failed"
-                shown = pattern or produced["path"]
-                result.error = f"declared output '{produced['name']}' ({shown}) was not produced"
-            continue
-        result.artifacts += [m for m in matches if m not in result.artifacts]
-        has_glob = any(ch in pattern for ch in "*?[")
-        result.outputs[produced["name"]] = matches if has_glob else matches[0]

@@ -60,8 +60,8 @@ from adapters.subprocess_cli import (
     PROGRESS_PREFIX,
     collect_outputs,
     fill_template,
-    last_line,
     parse_progress,
+    settle_process,
 )
 
 CONNECT_TIMEOUT = 15.0
@@ -453,17 +453,7 @@ class _RemoteRun:
                 **await self._usage(),
             },
         )
-        if done.timed_out:
-            result.status = "timed_out"
-            result.error = f"stopped after the {context.timeout:g} s time limit"
-        elif done.output_exceeded:
-            result.status = "failed"
-            result.error = "stopped: it printed more output than a run may print"
-        elif done.exit_code != 0:
-            result.status = "failed"
-            result.error = f"exited with status {done.exit_code}" + last_line(done.stderr)
-        if done.stdout_truncated:
-            result.error = (result.error or "") + " (stdout was truncated)"
+        settle_process(result, done, context.timeout)
         if result.ok:
             problem = await self._download_produced(view)
             if problem:

@@ -70,17 +70,7 @@ class CliAdapter(AdapterBase):
             command=argv,
             metrics={"duration_s": round(done.duration, 4), **done.usage},
         )
-        if done.timed_out:
-            result.status = "timed_out"
-            result.error = f"stopped after the {context.timeout:g} s time limit"
-        elif done.output_exceeded:
-            result.status = "failed"
-            result.error = "stopped: it printed more output than a run may print"
-        elif done.exit_code != 0:
-            result.status = "failed"
-            result.error = f"exited with status {done.exit_code}" + last_line(done.stderr)
-        if done.stdout_truncated:
-            result.error = (result.error or "") + " (stdout was truncated)"
+        settle_process(result, done, context.timeout)
         if result.ok:
             collect_outputs(spec, inputs, context.workdir, result)
         return result
@@ -159,6 +149,14 @@ def collect_outputs(
             result.outputs.update(value if isinstance(value, dict) else {"result": value})
     elif text:
         result.outputs["stdout"] = text
+    collect_produced(spec, inputs, workdir, result)
+
+
+def collect_produced(
+    spec: CapabilitySpec, inputs: dict[str, Any], workdir: Path, result: PluginResult
+) -> None:
+    """The files the manifest says the capability produces (``produces``): outputs and
+    artifacts; a required one that is missing fails the run."""
     for produced in spec.produces:
         pattern = fill_template(produced["path"], inputs)
         matches = []
@@ -170,9 +168,33 @@ def collect_outputs(
                 shown = pattern or produced["path"]
                 result.error = f"declared output '{produced['name']}' ({shown}) was not produced"
             continue
-        result.artifacts += matches
+        result.artifacts += [m for m in matches if m not in result.artifacts]
         has_glob = any(ch in pattern for ch in "*?[")
         result.outputs[produced["name"]] = matches if has_glob else matches[0]
+
+
+def settle(result: PluginResult, *, timeout: float, timed_out: bool, output_exceeded: bool) -> bool:
+    """Record the two ways every runner stops a run early; returns whether it was stopped."""
+    if timed_out:
+        result.status = "timed_out"
+        result.error = f"stopped after the {timeout:g} s time limit"
+    elif output_exceeded:
+        result.status = "failed"
+        result.error = "stopped: it printed more output than a run may print"
+    return timed_out or output_exceeded
+
+
+def settle_process(result: PluginResult, done: Any, timeout: float) -> None:
+    """A command's outcome (``done``: exit_code, stderr, timed_out, output_exceeded,
+    stdout_truncated): stopped early, or failed by a non-zero exit, or fine."""
+    stopped = settle(
+        result, timeout=timeout, timed_out=done.timed_out, output_exceeded=done.output_exceeded
+    )
+    if not stopped and done.exit_code != 0:
+        result.status = "failed"
+        result.error = f"exited with status {done.exit_code}" + last_line(done.stderr)
+    if done.stdout_truncated:
+        result.error = (result.error or "") + " (stdout was truncated)"
 
 
 def fill_template(template: str, inputs: dict[str, Any]) -> str | None:
