@@ -41,6 +41,7 @@ from adapters.base import (
     RunContext,
     RunStarted,
 )
+from adapters.inputs import named_paths
 from adapters.process import CHUNK, LINE_END, STDERR_LIMIT, STDOUT_LIMIT, HeadCapture, TailCapture
 from adapters.sandbox import RunCgroups
 from adapters.subprocess_cli import (
@@ -275,17 +276,10 @@ def confinement(policy: SandboxPolicy) -> dict[str, Any]:
 def input_paths(inputs: dict[str, Any]) -> list[Path]:
     """Existing files and folders named by absolute paths in the inputs (the user shares them)."""
     found: list[Path] = []
-    stack: list[Any] = list(inputs.values())
-    while stack:
-        value = stack.pop()
-        if isinstance(value, list | tuple):
-            stack.extend(value)
-        elif isinstance(value, dict):
-            stack.extend(value.values())
-        elif isinstance(value, str) and os.path.isabs(value) and os.path.exists(value):
-            path = Path(os.path.normpath(value))  # where the plugin is told to look
-            if path != Path("/") and path not in found:
-                found.append(path)
+    for value in named_paths(inputs):
+        path = Path(os.path.normpath(value))  # where the plugin is told to look
+        if path != Path("/") and path not in found:
+            found.append(path)
     return sorted(found)
 
 

@@ -29,3 +29,24 @@ def validate(parameters: dict[str, Any] | None, inputs: dict[str, Any]) -> dict[
     if problems:
         raise InputValidationError(problems)
     return filled
+
+
+def named_paths(inputs: dict[str, Any]) -> list[str]:
+    """Existing files and folders the inputs name by absolute path, at any depth.
+
+    The user chose to share them with the run, so confinement (sandbox, container) makes them
+    visible read-only.
+    """
+    import os
+
+    found: list[str] = []
+    stack: list[Any] = list(inputs.values())
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list | tuple):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, str) and os.path.isabs(value) and os.path.exists(value):
+            found.append(value)
+    return found

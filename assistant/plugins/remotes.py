@@ -52,15 +52,7 @@ class Remote:
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready description for ``--json`` output."""
-        return {
-            "name": self.name,
-            "host": self.host,
-            "port": self.port,
-            "user": self.user,
-            "key_path": self.key_path,
-            "known_hosts": str(self.known_hosts),
-            "created_at": self.created_at,
-        }
+        return self.connection() | {"created_at": self.created_at}
 
 
 def own_known_hosts() -> Path:

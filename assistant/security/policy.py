@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from adapters.inputs import named_paths
 from adapters.sandbox import SandboxPolicy
 from assistant import paths
 from assistant.config import Settings
@@ -155,16 +156,5 @@ def _command_files(command: list[str], workdir: Path) -> list[Path]:
 def _input_files(inputs: dict[str, Any], workdir: Path) -> list[Path]:
     """Files and folders named by absolute paths in the inputs: the user chose to share them
     (read-only) with this run."""
-    found = []
-    stack: list[Any] = list(inputs.values())
-    while stack:
-        value = stack.pop()
-        if isinstance(value, list | tuple):
-            stack.extend(value)
-        elif isinstance(value, dict):
-            stack.extend(value.values())
-        elif isinstance(value, str) and os.path.isabs(value) and os.path.exists(value):
-            path = Path(value).resolve()
-            if not path.is_relative_to(workdir):
-                found.append(path)
-    return found
+    found = [Path(value).resolve() for value in named_paths(inputs)]
+    return [path for path in found if not path.is_relative_to(workdir)]
