@@ -133,8 +133,11 @@ async def run_capability(
 
 
 def introduce(plugin: PluginRecord, context: RunContext) -> None:
-    """Before a plugin's first run, say how it is confined and what it asks for."""
-    if context.sandbox is None:
+    """Before a plugin's first run, say how it is confined and what it asks for. (A remote
+    run is introduced by the ssh adapter: Mark-1's sandbox does not apply there.)"""
+    if context.remote is not None:
+        pass
+    elif context.sandbox is None:
         context.emit(Notice(f"{plugin.name} runs unsandboxed: you trust it", "warning"))
     else:
         context.emit(

@@ -240,6 +240,7 @@ def test_a_capability_runs_remotely_on_uploaded_input_and_its_file_comes_back(
     assert "counted on the remote" in data["stderr"]
     assert not os.path.exists(outputs["cwd"]), "the remote run folder was removed"
     assert "running on the remote 'box'" in result.err
+    assert "runs in a sandbox" not in result.err, "no claim of a sandbox that does not apply"
     assert "counted on the remote" in result.err, "remote output is streamed"
     assert "[ 50%] counting" in result.err, "progress lines become progress events"
     if os.access("/usr/bin/time", os.X_OK):  # the remote (this machine) has GNU time
