@@ -1,0 +1,133 @@
+"""The repository's files, listed once and read at most once each, for every scanner.
+
+Vendored and generated trees (``.git``, ``node_modules``, virtualenvs, build output) are
+skipped: they describe someone else's code. Text is decoded whatever its encoding (a UTF-16
+requirements file from Windows is common), and Python sources are parsed once and shared.
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import os
+import warnings
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+
+SKIP_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", "node_modules", ".venv", "venv", "env", ".env", "__pycache__",
+        ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages",
+        "dist", "build", "target", ".idea", ".vscode", ".eggs", "bower_components", "vendor",
+    }
+)  # fmt: skip
+MAX_TEXT_BYTES = 1_000_000  # larger files are data, not code or configuration
+LANGUAGES = {
+    ".py": "python", ".pyi": "python", ".ipynb": "notebook", ".js": "javascript",
+    ".mjs": "javascript", ".cjs": "javascript", ".ts": "typescript", ".tsx": "typescript",
+    ".go": "go", ".rs": "rust", ".rb": "ruby", ".php": "php", ".sh": "shell", ".bash": "shell",
+    ".c": "c", ".h": "c", ".cc": "c++", ".cpp": "c++", ".hpp": "c++", ".java": "java",
+    ".kt": "kotlin", ".swift": "swift", ".lua": "lua", ".pl": "perl", ".r": "r", ".R": "r",
+    ".md": "markdown", ".rst": "restructuredtext",
+}  # fmt: skip
+
+
+class RepoFiles:
+    """A read-only view of a checked-out repository; paths are repo-relative POSIX strings."""
+
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+        self._text: dict[str, str | None] = {}
+        self._ast: dict[str, ast.Module | None] = {}
+
+    @cached_property
+    def paths(self) -> list[str]:
+        """Every file outside skipped folders, sorted (so findings come out in a stable order)."""
+        found: list[str] = []
+        for folder, dirs, names in os.walk(self.root):
+            dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info")]
+            rel = os.path.relpath(folder, self.root)
+            prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+            found += [prefix + n for n in names]
+        return sorted(found)
+
+    def exists(self, rel: str) -> bool:
+        return rel in self._path_set
+
+    @cached_property
+    def _path_set(self) -> frozenset[str]:
+        return frozenset(self.paths)
+
+    def with_suffix(self, *suffixes: str) -> list[str]:
+        """Files whose name ends with one of ``suffixes`` (e.g. ".py", ".toml")."""
+        return [p for p in self.paths if p.endswith(suffixes)]
+
+    def named(self, *names: str) -> list[str]:
+        """Files called exactly one of ``names`` in any folder (e.g. "package.json")."""
+        wanted = set(names)
+        return [p for p in self.paths if PurePosixPath(p).name in wanted]
+
+    def text(self, rel: str) -> str | None:
+        """The file decoded as text, or None if it is binary, too large or unreadable."""
+        if rel not in self._text:
+            self._text[rel] = self._read(rel)
+        return self._text[rel]
+
+    def lines(self, rel: str) -> list[str]:
+        return (self.text(rel) or "").splitlines()
+
+    def python(self, rel: str) -> ast.Module | None:
+        """The parsed module, or None when it is not valid Python 3 (then it is skipped)."""
+        if rel not in self._ast:
+            source = self.text(rel)
+            tree = None
+            if source is not None:
+                try:
+                    with warnings.catch_warnings():  # invalid escapes in old code
+                        warnings.simplefilter("ignore")
+                        tree = ast.parse(source, filename=rel)
+                except (SyntaxError, ValueError):
+                    tree = None
+            self._ast[rel] = tree
+        return self._ast[rel]
+
+    def is_executable(self, rel: str) -> bool:
+        return os.access(self.root / rel, os.X_OK)
+
+    def languages(self) -> dict[str, int]:
+        """Number of files per language, by extension."""
+        counts: dict[str, int] = {}
+        for p in self.paths:
+            language = LANGUAGES.get(PurePosixPath(p).suffix)
+            if language:
+                counts[language] = counts.get(language, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def _read(self, rel: str) -> str | None:
+        path = self.root / rel
+        try:
+            if path.is_symlink() or path.stat().st_size > MAX_TEXT_BYTES:
+                return None
+            data = path.read_bytes()
+        except OSError:
+            return None
+        return decode(data)
+
+
+def decode(data: bytes) -> str | None:
+    """Text in whatever encoding it was saved in; None for binary data."""
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace")
+    if b"\x00" in data[:8192]:
+        if len(data) >= 2 and data[1:2] == b"\x00" and data[0:1] != b"\x00":
+            return data.decode("utf-16-le", errors="replace")  # UTF-16 without a BOM
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
