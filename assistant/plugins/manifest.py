@@ -27,7 +27,18 @@ SideEffects = Literal["read-only", "writes-workspace", "external", "destructive"
 StdoutFormat = Literal["auto", "json", "text"]
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
-_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$", re.IGNORECASE)
+_SECRET_NAME = re.compile(
+    r"(?:^|_)(?:KEY|APIKEY|TOKEN|SECRET|PASSWORD|PASSWD|PASS|PASSPHRASE|CREDENTIALS?|PRIVATE|AUTH|DSN)"
+    r"(?:_|$)|^DATABASE_URL$|CONN(?:ECTION)?_STRING",
+    re.IGNORECASE,
+)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a variable called ``name`` holds a secret: OPENAI_API_KEY, GITHUB_TOKEN,
+    DB_PASSWORD, SENTRY_DSN, DATABASE_URL (credentials inside)... but not KEYBOARD_LAYOUT,
+    MONKEY or AUTHOR_NAME: the words are matched whole, between underscores."""
+    return _SECRET_NAME.search(name) is not None
 
 
 def parse_size(value: Any) -> int | None:
@@ -81,7 +92,7 @@ class EnvVar(Strict):
 def env_var(value: Any) -> Any:
     """Accept a bare name; names like ``*_API_KEY`` are taken to be secrets."""
     if isinstance(value, str):
-        return {"name": value, "secret": bool(_SECRET_NAME.search(value))}
+        return {"name": value, "secret": is_secret_name(value)}
     return value
 
 

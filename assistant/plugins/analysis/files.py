@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import codecs
 import os
+import re
 import warnings
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -21,6 +22,7 @@ SKIP_DIRS = frozenset(
         "dist", "build", "target", ".idea", ".vscode", ".eggs", "bower_components", "vendor",
     }
 )  # fmt: skip
+_LINE_END = re.compile(r"\r\n|\r|\n")
 MAX_TEXT_BYTES = 1_000_000  # larger files are data, not code or configuration
 LANGUAGES = {
     ".py": "python", ".pyi": "python", ".ipynb": "notebook", ".js": "javascript",
@@ -65,7 +67,7 @@ class RepoFiles:
     def named(self, *names: str) -> list[str]:
         """Files called exactly one of ``names`` in any folder (e.g. "package.json")."""
         wanted = set(names)
-        return [p for p in self.paths if PurePosixPath(p).name in wanted]
+        return [p for p in self.paths if p.rpartition("/")[2] in wanted]
 
     def text(self, rel: str) -> str | None:
         """The file decoded as text, or None if it is binary, too large or unreadable."""
@@ -74,7 +76,11 @@ class RepoFiles:
         return self._text[rel]
 
     def lines(self, rel: str) -> list[str]:
-        return (self.text(rel) or "").splitlines()
+        """The file's lines, numbered as ``ast`` numbers them (only CR/LF end a line; form
+        feeds and other Unicode separators, which ``str.splitlines`` also breaks at, do not)."""
+        text = self.text(rel) or ""
+        parts = _LINE_END.split(text)
+        return parts[:-1] if parts and parts[-1] == "" else parts
 
     def python(self, rel: str) -> ast.Module | None:
         """The parsed module, or None when it is not valid Python 3 (then it is skipped)."""
