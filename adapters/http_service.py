@@ -71,7 +71,7 @@ class HttpAdapter(AdapterBase):
         port = None
         if entry.get("command"):
             try:
-                port = await self._service(spec, context)
+                port = await self.service_port(spec, context)
             except ServiceFailed as exc:
                 return PluginResult("failed", error=str(exc), stderr=exc.log)
             self._touch(spec.plugin)
@@ -143,10 +143,14 @@ class HttpAdapter(AdapterBase):
                     return verb.upper(), base.rstrip("/") + path, rest
         raise OperationNotFound(f"the OpenAPI document at {doc_url} has no operation '{wanted}'")
 
-    async def _service(self, spec: CapabilitySpec, context: RunContext) -> int:
+    async def service_port(self, spec: CapabilitySpec, context: RunContext) -> int:
+        """The port of the plugin's service, started (and its health URL awaited) if needed."""
         known = self.services.get(spec.plugin)
-        if known is not None and known[0].proc.poll() is None:
-            return known[1]
+        if known is not None:
+            if known[0].proc.poll() is None:
+                return known[1]
+            await asyncio.to_thread(known[0].stop)  # it died: release its cgroups first
+            del self.services[spec.plugin]
         port = _free_port()
         env = {**plugin_environment(spec, context), "PORT": str(port)}
         command = [w.replace("{port}", str(port)) for w in spec.entry["command"]]

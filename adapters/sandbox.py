@@ -350,9 +350,7 @@ class RunCgroups:
         leaves groups of its own inside, e.g. podman's ``conmon``)."""
         for group in self.groups.values():
             for folder in sorted(_tree(group), key=lambda p: len(p.parts), reverse=True):
-                _empty(folder)
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
+                _remove(folder)
 
 
 def _tree(group: Path) -> list[Path]:
@@ -365,19 +363,28 @@ def _tree(group: Path) -> list[Path]:
     return found
 
 
-def _empty(group: Path) -> None:
-    """SIGKILL the processes in one cgroup until there are none (bounded)."""
+def _remove(group: Path, seconds: float = 5.0) -> None:
+    """Kill what is in one cgroup and remove it. Killed processes leave the group only once
+    reaped, which under load (hundreds of forks dying with their PID namespace) can take a
+    while: until then rmdir fails with EBUSY, so both are retried, within a bound."""
     import signal
     import time
 
-    for _ in range(50):
+    deadline = time.monotonic() + seconds
+    while True:
         try:
             pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
         except OSError:
-            return
-        if not pids:
-            return
+            return  # already gone
         for pid in pids:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
+        if not pids:
+            try:
+                group.rmdir()
+                return
+            except OSError:
+                pass
+        if time.monotonic() > deadline:
+            return
         time.sleep(0.02)
