@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from assistant.plugins.analysis.files import RepoFiles
+from assistant.plugins.analysis.files import MentionedLines, RepoFiles
 from assistant.plugins.analysis.profile import EnvVarFinding, Evidence, Findings
 from assistant.plugins.manifest import is_secret_name
 
@@ -264,15 +264,17 @@ def python_reads(files: RepoFiles, path: str, _language: str) -> list[EnvRead]:
     tree = files.python(path)
     if tree is None:
         return []
-    lines = text.split("\n")  # numbered as ast numbers them
-    reads = list(environ_reads(tree, path, lines))
+    lines = files.lines(path)
+    reads = list(environ_reads(tree, path, lines, MentionedLines(text, *PYTHON_KEYWORDS)))
     if "BaseSettings" in text:
         reads += settings_reads(tree, path, lines)
     return sorted(reads, key=lambda read: read.evidence.line or 0)
 
 
-def environ_reads(tree: ast.Module, path: str, lines: list[str]) -> Iterator[EnvRead]:
-    for node in (n for n in ast.walk(tree) if isinstance(n, ast.expr)):
+def environ_reads(
+    tree: ast.Module, path: str, lines: list[str], mentions: MentionedLines
+) -> Iterator[EnvRead]:
+    for node in (n for n in mentions.walk(tree) if isinstance(n, ast.expr)):
         access = environ_access(node)
         if access:
             name, required, default = access

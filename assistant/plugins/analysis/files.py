@@ -8,10 +8,12 @@ requirements file from Windows is common), and Python sources are parsed once an
 from __future__ import annotations
 
 import ast
+import bisect
 import codecs
 import os
 import re
 import warnings
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
@@ -118,6 +120,33 @@ class RepoFiles:
         except OSError:
             return None
         return decode(data)
+
+
+class MentionedLines:
+    """The numbers of the lines that mention one of some words: a statement spanning none
+    of them cannot hold what a scanner looks for, so its walk skips it (most function bodies)
+    without visiting a single node inside."""
+
+    def __init__(self, text: str, *words: str):
+        self.numbers = [
+            n for n, line in enumerate(_LINE_END.split(text), 1) if any(w in line for w in words)
+        ]
+
+    def within(self, statement: ast.stmt) -> bool:
+        first = bisect.bisect_left(self.numbers, statement.lineno)
+        last = statement.end_lineno or statement.lineno
+        return first < len(self.numbers) and self.numbers[first] <= last
+
+    def walk(self, tree: ast.Module) -> Iterator[ast.AST]:
+        """Every node of ``tree`` except those inside statements that mention none of the
+        words (in no particular order)."""
+        stack: list[ast.AST] = list(tree.body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.stmt) and not self.within(node):
+                continue
+            yield node
+            stack.extend(ast.iter_child_nodes(node))
 
 
 def decode(data: bytes) -> str | None:

@@ -59,6 +59,7 @@ PREFIX_KEYWORDS = ("prefix", "url_prefix")
 
 MCP_SERVERS = {
     "mcp.server.fastmcp.FastMCP": "fastmcp",
+    "mcp.server.mcpserver.MCPServer": "fastmcp",  # mcp 2.x's name for FastMCP
     "fastmcp.FastMCP": "fastmcp",
     "mcp.server.Server": "mcp",
     "mcp.server.lowlevel.Server": "mcp",
@@ -580,7 +581,8 @@ class _HttpApps:
     ) -> Iterator[EntryPointFinding]:
         root = self.repo.root_of(app_module.source.rel)
         target = self.repo.module_of(app_module.source.rel, root)
-        command = _serve_command(app.framework, f"{target}:{var}") if target else None
+        rel = app_module.source.rel
+        command = _serve_command(app.framework, rel, root, target, var) if target else None
         app_evidence = app_module.source.evidence(app.line)
         for module, route, url in self._routes(app_module, var, _Url(), set()):
             for method in route.methods:
@@ -703,22 +705,21 @@ class _Url:
         return _Url(self.path + part, self.exact)
 
 
-def _serve_command(framework: str, target: str) -> list[str]:
-    """How the app is served on the free port Mark-1's http adapter puts in ``{port}``."""
+def _serve_command(framework: str, rel: str, root: str, target: str, var: str) -> list[str]:
+    """How the app is served on the free port Mark-1's http adapter puts in ``{port}``.
+
+    Runs start in a scratch folder, not the repository, so the app is located by path: the
+    adapter turns words naming the plugin's files (``.``, ``app.py``) into absolute paths.
+    """
+    here = rel if root in (".", "") else rel.removeprefix(root.rstrip("/") + "/")
+    serve = ["--host", "127.0.0.1", "--port", "{port}"]
     if framework == "fastapi":
-        return ["python", "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", "{port}"]
-    return [
-        "python",
-        "-m",
-        "flask",
-        "--app",
-        target,
-        "run",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "{port}",
-    ]
+        module_file = target.replace(".", "/") + ".py"
+        app_dir = here.removesuffix(module_file).rstrip("/") or "."
+        return ["python", "-m", "uvicorn", "--app-dir", app_dir, f"{target}:{var}", *serve]
+    found_by_flask = var in ("app", "application")  # flask looks for these names itself
+    app = here if found_by_flask else f"{here}:{var}"
+    return ["python", "-m", "flask", "--app", app, "run", *serve]
 
 
 # --- MCP servers ---------------------------------------------------------------------------
@@ -726,7 +727,7 @@ def _serve_command(framework: str, target: str) -> list[str]:
 
 def _mcp_entries(repo: _Repo) -> Iterator[EntryPointFinding]:
     """FastMCP servers, and low-level `mcp.server.Server`s that speak stdio."""
-    for rel in repo.candidates("FastMCP", "stdio"):
+    for rel in repo.candidates("FastMCP", "MCPServer", "stdio"):
         source = repo.source(rel)
         if source is None or "mcp" not in source.text:
             continue

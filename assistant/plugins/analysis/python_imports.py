@@ -16,12 +16,11 @@ reported ``module`` is the dotted name that picks the distribution: ``google.clo
 from __future__ import annotations
 
 import ast
-import bisect
 import sys
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
-from assistant.plugins.analysis.files import RepoFiles
+from assistant.plugins.analysis.files import MentionedLines, RepoFiles
 from assistant.plugins.analysis.profile import Dependency, Evidence, HiddenDependency
 from assistant.plugins.analysis.python_packaging import MAX_DETAIL, MAX_EVIDENCE, normalize_name
 
@@ -160,6 +159,14 @@ ALSO_PROVIDED_BY: dict[str, tuple[str, ...]] = {
     "sklearn": ("sklearn",),
     "tensorflow": ("tensorflow-cpu", "tensorflow-gpu", "tf-nightly"),
     "torch": ("pytorch",),
+    # Always installed by a framework the code is built on: importing them with only the
+    # framework declared is how such projects are written, not a missing dependency.
+    "pydantic": ("fastapi", "pydantic-settings", "sqlmodel", "openai", "anthropic", "langchain"),
+    "starlette": ("fastapi",),
+    "click": ("typer", "flask"),
+    "jinja2": ("flask",),
+    "werkzeug": ("flask",),
+    "httpx": ("openai", "anthropic"),
 }
 # Namespace packages: how many dotted parts of an import name the distribution.
 NAMESPACE_DEPTH = {
@@ -264,24 +271,11 @@ def runtime_imports(files: RepoFiles) -> Iterator[tuple[str, str, int]]:
             continue
         tree = files.python(path)
         if tree is not None:
-            for module, line in imports_in(tree.body, ImportLines(text)):
+            for module, line in imports_in(tree.body, MentionedLines(text, "import")):
                 yield path, module, line
 
 
-class ImportLines:
-    """The numbers of the lines that mention `import`: a block spanning none of them holds no
-    import, so the walk skips it (most function bodies) without visiting its statements."""
-
-    def __init__(self, text: str):
-        self.numbers = [n for n, line in enumerate(text.splitlines(), 1) if "import" in line]
-
-    def within(self, statement: ast.stmt) -> bool:
-        first = bisect.bisect_left(self.numbers, statement.lineno)
-        last = statement.end_lineno or statement.lineno
-        return first < len(self.numbers) and self.numbers[first] <= last
-
-
-def imports_in(body: list[ast.stmt], lines: ImportLines) -> Iterator[tuple[str, int]]:
+def imports_in(body: list[ast.stmt], lines: MentionedLines) -> Iterator[tuple[str, int]]:
     """(import key, line) in these statements and the ones nested in them. Only statements are
     visited, never expressions: imports are statements, and this keeps the walk cheap."""
     for statement in body:

@@ -76,6 +76,44 @@ def function_interface(
     )
 
 
+def model_interface(model: ast.ClassDef, evidence: Evidence | None = None) -> Interface:
+    """A pydantic model's fields as inputs: a FastAPI route that takes one model reads its
+    JSON body as that model, so the body's keys are the model's fields, not the parameter."""
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for node in model.body:
+        if not isinstance(node, ast.AnnAssign) or not isinstance(node.target, ast.Name):
+            continue
+        name = node.target.id
+        if name.startswith("_") or dotted_tail(node.annotation) == "ClassVar":
+            continue
+        default, description = _field_default(node.value)
+        properties[name] = parameter_schema(
+            name, annotation_schema(node.annotation), default, description
+        )
+        if default is None:
+            required.append(name)
+    return Interface(
+        framework="signature",
+        description=docstring_summary(ast.get_docstring(model) or ""),
+        parameters=object_schema(properties, required),
+        evidence=evidence,
+    )
+
+
+def _field_default(value: ast.expr | None) -> tuple[ast.expr | None, str]:
+    """(default expression, description) of a field: ``= 3`` or ``= Field(3, description=..)``."""
+    if isinstance(value, ast.Call) and dotted_tail(value.func) == "Field":
+        default = value.args[0] if value.args else None
+        keywords = {k.arg: k.value for k in value.keywords}
+        default = keywords.get("default", default)
+        if isinstance(default, ast.Constant) and default.value is Ellipsis:
+            default = None  # Field(...): required
+        text = json_literal(keywords.get("description"))
+        return default, text if isinstance(text, str) else ""
+    return value, ""
+
+
 def parameters_with_defaults(
     arguments: ast.arguments,
 ) -> Iterator[tuple[ast.arg, ast.expr | None]]:

@@ -12,7 +12,10 @@ from assistant.plugins.analysis.profile import EntryPointFinding, Evidence
 from assistant.plugins.analysis.python_entries import scan_python_entries
 
 MakeRepo = Callable[[dict[str, str | bytes]], RepoFiles]
-UVICORN = ["python", "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", "{port}"]
+# The app is found by path: runs start in a scratch folder, and the adapter makes "."
+# (the plugin's folder) absolute.
+UVICORN = ["python", "-m", "uvicorn", "--app-dir", ".", "app:app"]
+UVICORN += ["--host", "127.0.0.1", "--port", "{port}"]
 
 
 @pytest.fixture
@@ -321,7 +324,8 @@ def test_fastapi_routers_included_from_other_files(entries) -> None:
             """,
         }
     )
-    serve = ["python", "-m", "uvicorn", "svc.main:api", "--host", "127.0.0.1", "--port", "{port}"]
+    serve = ["python", "-m", "uvicorn", "--app-dir", "src", "svc.main:api"]
+    serve += ["--host", "127.0.0.1", "--port", "{port}"]
     assert [(e.name, e.method, e.url, e.module, e.file, e.line) for e in found] == [
         ("list_items", "GET", "/items/", "svc.routers.items", "src/svc/routers/items.py", 7),
         (
@@ -380,7 +384,7 @@ def test_flask_app_with_methods(entries) -> None:
             ''',
         }
     )
-    serve = ["python", "-m", "flask", "--app", "server.app:web", "run", "--host", "127.0.0.1"]
+    serve = ["python", "-m", "flask", "--app", "server/app.py:web", "run", "--host", "127.0.0.1"]
     serve += ["--port", "{port}"]
     route_line = Evidence(
         file="server/app.py", line=6, detail='@web.route("/convert", methods=["POST", "put"])'
