@@ -65,7 +65,7 @@ def policy_for(
     limits = settings.sandbox
     wanted = capability.resources
     granted = grants.path_modes()
-    hidden = _hidden()
+    hidden = hidden_paths()
     exposed = [h for h in hidden if h.resolve().is_relative_to(workdir.resolve())]
     if exposed:
         raise UserError(
@@ -77,7 +77,7 @@ def policy_for(
         network=grants.network,
         hidden=tuple(hidden),
         read_only=(
-            *_interpreter_prefix(plugin.env_path),
+            *interpreter_prefix(plugin.env_path),
             plugin.source_path,
             *([plugin.env_path] if plugin.env_path else []),
             *_input_files(inputs, workdir),
@@ -112,7 +112,7 @@ def requests(plugin: PluginRecord) -> list[str]:
     return list(dict.fromkeys(asked))
 
 
-def _hidden() -> list[Path]:
+def hidden_paths() -> list[Path]:
     """Where secrets and other plugins live: the home folder and all of Mark-1's folders."""
     found = [Path.home()]
     home = paths.mark1_home()
@@ -122,7 +122,7 @@ def _hidden() -> list[Path]:
     return found
 
 
-def _interpreter_prefix(env_dir: Path | None) -> list[Path]:
+def interpreter_prefix(env_dir: Path | None) -> list[Path]:
     """The Python installation a venv runs on (it may live in the hidden home, e.g. pyenv)."""
     if env_dir is None:
         return []
@@ -144,12 +144,12 @@ def _command_files(command: list[str], workdir: Path) -> list[Path]:
     found = []
     for path in _input_files({"command": command}, workdir):
         venv = next((p for p in path.parents if (p / "pyvenv.cfg").is_file()), None)
-        found += [venv, *_interpreter_prefix(venv)] if venv else [path]
+        found += [venv, *interpreter_prefix(venv)] if venv else [path]
     for word in command:  # the symlink itself, e.g. .venv/bin/python -> /usr/bin/python3.11
         if os.path.isabs(word) and os.path.islink(word):
             venv = next((p for p in Path(word).parents if (p / "pyvenv.cfg").is_file()), None)
             if venv is not None:
-                found += [venv, *_interpreter_prefix(venv)]
+                found += [venv, *interpreter_prefix(venv)]
     return list(dict.fromkeys(found))
 
 
