@@ -91,14 +91,36 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | No
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
 
 
+class Reporter:
+    """Reports the stages of long work; ``paused()`` clears the spinner for a question."""
+
+    def __init__(self, report: Callable[[str], None], status: Any = None):
+        self._report = report
+        self._status = status
+
+    def __call__(self, message: str) -> None:
+        self._report(message)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        if self._status is None:
+            yield
+            return
+        self._status.stop()
+        try:
+            yield
+        finally:
+            self._status.start()
+
+
 @contextmanager
-def progress(quiet: bool = False) -> Iterator[Callable[[str], None]]:
+def progress(quiet: bool = False) -> Iterator[Reporter]:
     """A reporter for long work: a spinner on a terminal, one line per stage otherwise."""
     if quiet:
-        yield lambda _msg: None
+        yield Reporter(lambda _msg: None)
         return
     if not color_enabled(sys.stderr):
-        yield lambda msg: click.echo(f"... {msg}", err=True)
+        yield Reporter(lambda msg: click.echo(f"... {msg}", err=True))
         return
     from rich.console import Console
 
@@ -113,7 +135,7 @@ def progress(quiet: bool = False) -> Iterator[Callable[[str], None]]:
             last.append(msg)
             status.update(msg)
 
-        yield report
+        yield Reporter(report, status)
         if last:
             console.print(f"[green]✓[/] {last[0]}")
 

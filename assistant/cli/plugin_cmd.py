@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +13,7 @@ import click
 
 from assistant.cli.context import session
 from assistant.cli.output import (
+    Reporter,
     confirm,
     echo_json,
     json_option,
@@ -18,64 +22,210 @@ from assistant.cli.output import (
     table,
     yes_option,
 )
+from assistant.cli.plugin_test_cmd import plugin_test
 
 if TYPE_CHECKING:
+    from assistant.plugins.analysis.report import Analysis
     from assistant.plugins.registry import PluginRecord
 
 
 @click.group()
 def plugin() -> None:
-    """Install, update, link, inspect and remove plugins.
+    """Analyse, install, check, update, link, inspect and remove plugins.
 
     \b
-    A plugin is a Git repository with a mark1.plugin.yml at its root. Each plugin
-    gets its own environment (a uv-built venv, node_modules) so plugins never clash.
+    Any Git repository can be a plugin: `analyze` shows what Mark-1 finds in it and the
+    mark1.plugin.yml it proposes (a repository may carry its own). Each plugin gets its
+    own environment (a uv-built venv, node_modules, its builds) so plugins never clash.
     """
 
 
 def _print_record(record: PluginRecord, as_json: bool, verb: str) -> None:
     if as_json:
-        echo_json(record.summary() | {"notes": record.environment.get("notes", [])})
+        echo_json(
+            record.summary()
+            | {"notes": record.environment.get("notes", []), "checks": _checks(record)}
+        )
         return
     where = (
         record.source_path if record.linked else f"{record.source} @ {(record.commit or '')[:12]}"
     )
-    click.echo(f"{verb} {record.name} {record.manifest.version} ({where})")
+    click.echo(f"{verb} {record.name} {record.manifest.version} ({where}): {record.status}")
     for cap in record.manifest.capabilities:
         click.echo(f"  {record.name}.{cap.name}  {cap.description}")
+    for check in _checks(record):
+        if check.get("status") == "failed":
+            click.echo(f"  {check['name']} does not work: {check['reason']}")
+            if check.get("next_step"):
+                click.echo(f"    next: {check['next_step']}")
     for note in record.environment.get("notes", []):
         click.echo(f"  note: {note}")
+
+
+def _checks(record: PluginRecord) -> list[dict[str, Any]]:
+    checks: list[dict[str, Any]] = record.validation.get("checks") or []
+    return checks
 
 
 @plugin.command()
 @click.argument("source")
 @click.option("--ref", help="Branch, tag or commit (instead of @REF; e.g. for names with '/').")
 @click.option("--force", is_flag=True, help="Re-install even if a plugin of that name exists.")
+@click.option(
+    "--write-manifest",
+    is_flag=True,
+    help="Also write the manifest used into SOURCE (a local folder without one) to edit.",
+)
+@click.option(
+    "--no-check",
+    is_flag=True,
+    help="Do not probe each capability (--help, MCP tools, health URL); status 'unchecked'.",
+)
+@yes_option
 @json_option
-def install(source: str, ref: str | None, force: bool, as_json: bool) -> None:
-    """Install a plugin from SOURCE[@REF].
+def install(
+    source: str,
+    ref: str | None,
+    force: bool,
+    write_manifest: bool,
+    no_check: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Install a plugin from SOURCE[@REF]: any Git repository or folder.
 
     \b
     SOURCE is an https/ssh Git URL (https://host/owner/repo, git@host:owner/repo),
     a file:// URL or a local folder that is a Git repository. REF is a branch, tag or
-    commit; the commit actually installed is recorded. Nothing is registered unless
-    everything (fetch, environment, validation) succeeds.
+    commit; the commit actually installed is recorded.
+
+    \b
+    The repository is analysed first (nothing of it runs): what it needs, what it
+    offers, what it risks, and the manifest it will be installed with - its own
+    mark1.plugin.yml, completed, or one Mark-1 proposes. You confirm, or pass --yes
+    (scripts must, unless the repository carries its own manifest and nothing
+    high-risk was found). Then its environment is built, each capability is checked
+    (help, MCP tools, health URL) and the plugin is registered as ready, degraded
+    (some capabilities failed: see `mark1 plugin info`) or not at all.
 
     \b
     Examples:
       mark1 plugin install https://github.com/user/image-processor
       mark1 plugin install ./examples/csv-summary@main
+      mark1 plugin install ./my-tool --yes --write-manifest
     """
     from assistant.plugins.installer import Installer
 
     async def go() -> PluginRecord:
         async with session() as (settings, store):
             with progress(quiet=as_json) as report:
-                return await Installer(store, settings, report).install(
-                    source, ref=ref, force=force
-                )
+                approve = _approval(report, yes=yes, quiet=as_json)
+                installer = Installer(store, settings, report, approve, check=not no_check)
+                return await installer.install(source, ref=ref, force=force)
 
-    _print_record(run_async(go()), as_json, "installed")
+    record = run_async(go())
+    if write_manifest:
+        _write_installed_manifest(source, record, as_json)
+    _print_record(record, as_json, "installed")
+    if record.status == "failed":  # registered, so `plugin info` can tell; but not usable
+        sys.exit(1)
+
+
+def _approval(report: Reporter, *, yes: bool, quiet: bool) -> Callable[[Analysis], None]:
+    """Show the analysis and ask before anything of the repository is installed."""
+
+    def approve(analysis: Analysis) -> None:
+        from assistant.cli.analysis_view import show_analysis
+        from assistant.errors import UserError
+
+        high = [r for r in analysis.profile.risks if r.severity == "high"]
+        authored = analysis.profile.manifest_file is not None
+        if yes or (not sys.stdin.isatty() and authored and not high):
+            return
+        with report.paused():
+            if not quiet:
+                show_analysis(analysis)
+            if not sys.stdin.isatty():
+                why = "it has high risks" if high else "its manifest was proposed by Mark-1"
+                raise UserError(
+                    f"installing {analysis.profile.source} needs confirmation: {why}",
+                    hint="review `mark1 plugin analyze SOURCE`, then pass --yes",
+                )
+            if not click.confirm("Install it with this manifest?", default=not high):
+                raise click.exceptions.Abort()
+
+    return approve
+
+
+def _write_installed_manifest(source: str, record: PluginRecord, as_json: bool) -> None:
+    """Copy the manifest a plugin was installed with into its local source folder."""
+    from assistant.errors import UserError
+    from assistant.plugins.source import parse_source
+
+    folder = parse_source(source).local_path
+    if folder is None:
+        raise UserError("--write-manifest writes into a local folder; SOURCE is a URL")
+    target = folder / "mark1.plugin.yml"
+    if target.exists():
+        if not as_json:
+            click.echo(f"{target} exists already: left as it is")
+        return
+    shutil.copyfile(record.manifest_path, target)
+    if not as_json:
+        click.echo(f"wrote {target}: edit and commit it")
+
+
+@plugin.command()
+@click.argument("source")
+@click.option("--ref", help="Branch, tag or commit (instead of @REF).")
+@click.option(
+    "--write-manifest",
+    is_flag=True,
+    help="Write the proposed mark1.plugin.yml into SOURCE (a local folder) to edit and commit.",
+)
+@click.option("--force", is_flag=True, help="With --write-manifest: overwrite an existing one.")
+@json_option
+def analyze(source: str, ref: str | None, write_manifest: bool, force: bool, as_json: bool) -> None:
+    """Show what SOURCE needs, offers and risks, without installing or running anything.
+
+    \b
+    Reads dependency files of every ecosystem, entry points (console scripts, scripts,
+    Node bins, Makefiles, Go/Rust programs, Dockerfiles, web apps, MCP servers, agents),
+    command-line parameters, environment variables, services and risky code, then
+    proposes the manifest `mark1 plugin install` would use. --json prints it all in
+    the documented shape (docs/analysis.md).
+
+    \b
+    Examples:
+      mark1 plugin analyze ./my-tool
+      mark1 plugin analyze https://github.com/user/repo@v2 --json
+      mark1 plugin analyze ./my-tool --write-manifest
+    """
+    from assistant.cli.analysis_view import show_analysis
+    from assistant.config import load_settings
+    from assistant.errors import UserError
+    from assistant.plugins.analysis import report
+    from assistant.plugins.source import parse_source
+
+    install = load_settings().install
+    analysis = report.analyze_source(
+        source, ref=ref, depth=install.depth, timeout=install.clone_timeout
+    )
+    written = None
+    if write_manifest:
+        folder = parse_source(source).local_path
+        if folder is None:
+            raise UserError(
+                "--write-manifest writes into a local folder",
+                hint="clone the repository, then run `mark1 plugin analyze FOLDER --write-manifest`",
+            )
+        written = report.write_manifest(analysis, Path(analysis.profile.source), force=force)
+    if as_json:
+        echo_json(analysis.to_dict() | ({"written": str(written)} if written else {}))
+        return
+    show_analysis(analysis)
+    if written:
+        click.echo(f"wrote {written}: edit it, then `mark1 plugin install {source}`")
 
 
 @plugin.command()
@@ -398,3 +548,6 @@ def import_mcp(file: Path, as_json: bool) -> None:
         else:
             tools = ", ".join(c.name for c in record.manifest.capabilities)
             click.echo(f"imported {record.name}: {tools}" + (f" ({note})" if note else ""))
+
+
+plugin.add_command(plugin_test)

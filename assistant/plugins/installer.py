@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,30 +25,56 @@ from assistant import paths
 from assistant.config import Settings
 from assistant.errors import ManifestError, PluginError, SourceError, UserError
 from assistant.plugins import registry
+from assistant.plugins.analysis.help_text import help_interface
+from assistant.plugins.analysis.profile import Evidence, Inferred, RepositoryProfile
+from assistant.plugins.analysis.report import (
+    Analysis,
+    analyze_folder,
+    source_name,
+    write_manifest,
+)
 from assistant.plugins.environment import choose_interpreter, create_venv, provision
-from assistant.plugins.manifest import Capability, Manifest
-from assistant.plugins.manifest_loader import find_manifest, load_manifest, parse_manifest
+from assistant.plugins.manifest import ArgSpec, Capability, Manifest
+from assistant.plugins.manifest_loader import find_manifest, load_manifest
 from assistant.plugins.registry import PluginRecord, PluginVersion
 from assistant.plugins.source import Checkout, PluginSource, fetch, parse_source
+from assistant.plugins.validation import ValidationReport, validate_plugin
 from memory.store import Store
 
 Progress = Callable[[str], None]
+Approve = Callable[[Analysis], None]
 OWNER_FILE = ".mark1-installing"
 LOCAL_COMMAND_TYPES = ("cli", "http", "mcp", "agent")  # entry types whose `command` runs here
 SCRIPT_SUFFIXES = (".py", ".sh", ".js", ".mjs", ".rb", ".pl")
 NO_MANIFEST_HINT = (
-    "add a mark1.plugin.yml at the repository's root (`mark1 plugin schema` prints its JSON "
-    "Schema; the README has examples). Analysing repositories without a manifest is not built yet."
+    "`mark1 plugin analyze FOLDER --write-manifest` proposes one to edit; `mark1 plugin schema` "
+    "prints its JSON Schema"
+)
+NOT_A_PLUGIN_HINT = (
+    "if it can be run after all, add a mark1.plugin.yml saying how (`mark1 plugin analyze "
+    "SOURCE` shows what was found; `mark1 plugin schema` prints the manifest's JSON Schema)"
 )
 
 
 class Installer:
     """Plugin lifecycle operations over one open store."""
 
-    def __init__(self, store: Store, settings: Settings, progress: Progress | None = None):
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        progress: Progress | None = None,
+        approve: Approve | None = None,
+        check: bool = True,
+    ):
+        """``approve`` sees the analysis of a fetched repository before anything of it is
+        installed; it raises to refuse (the fetched files are then deleted). ``check`` False
+        skips probing each capability (the version's status is then "unchecked")."""
         self.store = store
         self.settings = settings
         self.progress: Progress = progress or (lambda _msg: None)
+        self.approve = approve
+        self.check = check
 
     async def install(
         self, source_text: str, *, ref: str | None = None, force: bool = False
@@ -100,6 +126,8 @@ class Installer:
             manifest_path=manifest_path,
             manifest=manifest,
             environment={},
+            analysis={},
+            validation={},
         )
         try:
             interpreter = choose_interpreter(self.settings.install.python, manifest)
@@ -144,6 +172,8 @@ class Installer:
                     manifest_path=manifest_path,
                     manifest=manifest,
                     environment={},
+                    analysis={},
+                    validation={},
                 )
             except BaseException:
                 discard(folder)
@@ -212,16 +242,29 @@ class Installer:
                     f"{source.display} has no folder '{inner}' at {checkout.commit[:12]}",
                     hint="check the #subdirectory= part, and that the folder is committed",
                 )
-            manifest_file = find_manifest(folder / "src" / inner)
-            if manifest_file is None:
-                where = f"in '{inner}'" if source.subdir else "at its root"
+            manifest_file = find_manifest(plugin_root)
+            self.progress("analysing the repository")
+            display = f"{source.display}@{checkout.commit[:12]}"
+            analysis = await asyncio.to_thread(
+                analyze_folder,
+                plugin_root,
+                display=display,
+                commit=checkout.commit,
+                name=source_name(source),
+            )
+            manifest = analysis.proposal.manifest
+            if manifest is None:
                 raise ManifestError(
-                    f"{source.display} has no committed mark1.plugin.yml {where}",
-                    hint=NO_MANIFEST_HINT,
+                    f"{source.display} is not something Mark-1 can run: "
+                    + "; ".join(analysis.profile.verdict.reasons),
+                    hint=NOT_A_PLUGIN_HINT,
                 )
-            manifest = _load_named(manifest_file, f"{source.display}@{checkout.commit[:12]}")
-            choose_interpreter(self.settings.install.python, manifest)
+            choose_interpreter(self.settings.install.python, manifest, analysis.profile)
             await self._check_name(manifest, source, expect, force)
+            if self.approve is not None:
+                self.approve(analysis)
+            if manifest_file is None:
+                manifest_file = write_manifest(analysis, folder)
             new = PluginVersion(
                 name=manifest.name,
                 source=source.display,
@@ -235,6 +278,8 @@ class Installer:
                 manifest_path=manifest_file,
                 manifest=manifest,
                 environment={},
+                analysis=analysis.to_dict(),
+                validation={},
             )
         except BaseException:
             discard(folder)
@@ -264,8 +309,13 @@ class Installer:
         return checkout
 
     async def _provision_and_register(self, new: PluginVersion, *, replace: bool) -> PluginRecord:
-        """Install dependencies into the version's venv, validate, register; on any failure
-        before the registration commits, delete the version's folder."""
+        """Install dependencies into the version's venv, build, check every capability,
+        register; on any failure before the registration commits, delete the version's folder.
+
+        A version whose capabilities all fail their check is still registered (as "failed",
+        with the reason per capability): the person can see why in `mark1 plugin info`, and
+        configure or update it, without fetching and building it again.
+        """
         assert new.env_path is not None
         try:
             report = await provision(
@@ -276,12 +326,19 @@ class Installer:
                 progress=self.progress,
                 offline_first=self.settings.install.offline_first,
                 editable=new.linked,
+                profile=_profile_of(new),
+                python=self.settings.install.python,
             )
             self.progress("validating entry points")
-            report.notes += validate_entry_points(new.manifest, new.source_path, new.env_path)
+            report.notes += validate_entry_points(
+                new.manifest, new.source_path, new.env_path, report.notes
+            )
             new = dataclasses.replace(
                 new, environment=report.to_dict(), manifest=await self._discover_tools(new)
             )
+            if self.check:
+                validation = await validate_plugin(new, self.settings, self.progress)
+                new = with_help_parameters(new, validation)
             record = await registry.register(self.store, new, replace=replace)
         except BaseException:  # registration is the last step: nothing was registered
             discard(new.path)
@@ -289,7 +346,7 @@ class Installer:
         (new.path / OWNER_FILE).unlink(missing_ok=True)
         await self.sweep()
         count = len(new.manifest.capabilities)
-        self.progress(f"registered {record.name} with {count} capabilities")
+        self.progress(f"registered {record.name} with {count} capabilities ({record.status})")
         return record
 
     async def _discover_tools(self, new: PluginVersion) -> Manifest:
@@ -344,6 +401,40 @@ class Installer:
             )
 
 
+def _profile_of(version: PluginVersion) -> RepositoryProfile | None:
+    """The analysis stored with a version (none for linked plugins and MCP imports)."""
+    profile = version.analysis.get("profile")
+    return RepositoryProfile.model_validate(profile) if profile else None
+
+
+def with_help_parameters(version: PluginVersion, validation: ValidationReport) -> PluginVersion:
+    """Record the validation, and give command-line capabilities that still have no parameter
+    schema the one their ``--help`` output shows (the analysis's fallback when the code could
+    not be read statically, e.g. a compiled program)."""
+    helps = {c.name: c.help_text for c in validation.checks if c.help_text}
+    capabilities, inferred = [], dict(version.analysis.get("inferred") or {})
+    for cap in version.manifest.capabilities:
+        text = helps.get(cap.name, "")
+        interface = help_interface(text) if text and cap.parameters is None else None
+        if interface is None or not interface.parameters.get("properties"):
+            capabilities.append(cap)
+            continue
+        entry = cap.entry_point.model_copy(
+            update={"args": {k: ArgSpec(**v) for k, v in interface.args.items()}}
+        )
+        capabilities.append(
+            cap.model_copy(update={"parameters": interface.parameters, "entry_point": entry})
+        )
+        inferred[f"capabilities.{cap.name}.parameters"] = Inferred(
+            value="help", confidence=0.6, evidence=[Evidence(file="--help", detail=text[:200])]
+        ).model_dump(mode="json")
+    manifest = version.manifest.model_copy(update={"capabilities": capabilities})
+    analysis = {**version.analysis, "inferred": inferred} if version.analysis else {}
+    return dataclasses.replace(
+        version, manifest=manifest, validation=validation.to_dict(), analysis=analysis
+    )
+
+
 def new_version_dir() -> Path:
     """A fresh folder for one version of a plugin: ``src`` (its files) and ``env`` (its venv).
 
@@ -371,12 +462,6 @@ def discard(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _load_named(manifest_file: Path, display: str) -> Manifest:
-    """Load a manifest from a temporary clone, naming the source rather than the temp path."""
-    text = manifest_file.read_text(encoding="utf-8")
-    return parse_manifest(text, f"{display}:{manifest_file.name}")
-
-
 def _check_module(capability: str, module: str, source: Path, env_dir: Path) -> None:
     """A python_function's module must be importable from the repo or the plugin's venv."""
     import subprocess
@@ -400,6 +485,17 @@ def _check_module(capability: str, module: str, source: Path, env_dir: Path) -> 
         )
 
 
+def _raise_if_unbuilt(capability: str, program: str, notes: Sequence[str]) -> None:
+    """A missing program that a build would have made: say which toolchain it needed."""
+    unbuilt = next((n for n in notes if " needs " in n and " to build " in n), None)
+    if unbuilt is not None:
+        reason = unbuilt.split(", then ")[0]
+        raise PluginError(
+            f"capability '{capability}' runs '{program}', which was not built: {reason}",
+            hint="then run the install again",
+        )
+
+
 def tool_capability(template: Capability, tool: dict[str, Any]) -> Capability:
     """The capability for one MCP tool, inheriting the declaring capability's settings."""
     name = re.sub(r"[^a-z0-9._-]+", "-", tool["name"].lower()).strip("-._")[:64] or "tool"
@@ -415,8 +511,13 @@ def tool_capability(template: Capability, tool: dict[str, Any]) -> Capability:
     )
 
 
-def validate_entry_points(manifest: Manifest, source: Path, env_dir: Path) -> list[str]:
-    """Check every local program and Python module exists; note entry types that cannot run."""
+def validate_entry_points(
+    manifest: Manifest, source: Path, env_dir: Path, build_notes: Sequence[str] = ()
+) -> list[str]:
+    """Check every local program and Python module exists; note entry types that cannot run.
+
+    ``build_notes`` are provisioning's notes: a program missing because its toolchain is
+    missing is reported as such, with the toolchain to install."""
     from adapters.base import AdapterNotFound, adapter_for
 
     notes = []
@@ -434,6 +535,7 @@ def validate_entry_points(manifest: Manifest, source: Path, env_dir: Path) -> li
                     hint="fix the script path in mark1.plugin.yml (relative to the repo root)",
                 )
             if not (os.path.isabs(program) and os.access(program, os.X_OK)):
+                _raise_if_unbuilt(cap.name, entry.command[0], build_notes)
                 raise PluginError(
                     f"capability '{cap.name}' runs '{entry.command[0]}', which is neither in the "
                     "plugin's environment nor an executable file in the repository",

@@ -34,6 +34,13 @@ class PluginVersion:
     manifest_path: Path
     manifest: Manifest
     environment: dict[str, Any]
+    analysis: dict[str, Any]  # the repository analysis (profile, inferred fields), as JSON
+    validation: dict[str, Any]  # the check before "ready": status and per-capability results
+
+    @property
+    def status(self) -> str:
+        """ready, degraded or failed (from validation); "unchecked" for older installs."""
+        return str(self.validation.get("status") or "unchecked")
 
     def spec(self, capability: Capability) -> CapabilitySpec:
         """What an adapter needs to execute ``capability`` of this plugin."""
@@ -74,6 +81,7 @@ class PluginRecord(PluginVersion):
             "path": str(self.path),
             "source_path": str(self.source_path),
             "environment": str(self.env_path) if self.env_path else None,
+            "status": self.status,
             "capabilities": [c.name for c in self.manifest.capabilities],
             "installed_at": self.installed_at,
             "updated_at": self.updated_at,
@@ -83,7 +91,7 @@ class PluginRecord(PluginVersion):
 _SELECT = """
 SELECT p.id, p.name, p.source, p.requested_ref, p.linked, p.enabled, p.grants_json, p.installed_at,
        p.updated_at, v.id AS version_id, v.commit_sha, v.ref, v.path, v.source_path, v.env_path,
-       v.manifest_path, v.manifest_json, v.environment_json
+       v.manifest_path, v.manifest_json, v.environment_json, v.analysis_json, v.validation_json
 FROM plugins p JOIN plugin_versions v ON v.id = p.active_version_id
 WHERE p.removed_at IS NULL
 """
@@ -106,6 +114,8 @@ def _record(row: Any) -> PluginRecord:
         manifest_path=Path(row["manifest_path"]),
         manifest=Manifest.model_validate_json(row["manifest_json"]),
         environment=loads(row["environment_json"]) or {},
+        analysis=loads(row["analysis_json"]) or {},
+        validation=loads(row["validation_json"]) or {},
         installed_at=row["installed_at"],
         updated_at=row["updated_at"],
         grants=loads(row["grants_json"]) or {},
@@ -176,8 +186,9 @@ async def register(store: Store, new: PluginVersion, *, replace: bool) -> Plugin
         )
         cursor = await db.execute(
             "INSERT INTO plugin_versions(plugin_id, version, commit_sha, ref, path, source_path,"
-            " env_path, manifest_path, manifest_json, environment_json, status, installed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
+            " env_path, manifest_path, manifest_json, environment_json, analysis_json,"
+            " validation_json, status, installed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
             (
                 plugin_id,
                 new.manifest.version,
@@ -189,6 +200,8 @@ async def register(store: Store, new: PluginVersion, *, replace: bool) -> Plugin
                 str(new.manifest_path),
                 new.manifest.model_dump_json(),
                 dumps(new.environment),
+                dumps(new.analysis),
+                dumps(new.validation),
                 now,
             ),
         )

@@ -123,7 +123,10 @@ def test_a_service_that_dies_at_start_is_explained(
         "crashsvc",
         {"mark1.plugin.yml": SERVICE_MANIFEST.replace("wordsvc", "crashsvc"), "server.py": crash},
     )
-    assert cli("plugin", "install", str(repo.path)).code == 0
+    installed = cli("plugin", "install", str(repo.path))
+    assert installed.code == 1, "registered, but its check failed: nothing of it works"
+    assert "crashsvc 0.0.0" in installed.out and "): failed" in installed.out
+    assert "count does not work: " in installed.out and "cannot open the database" in installed.out
     result = cli("run", "crashsvc.count", "-i", "text=x", "--json")
     assert result.code == 1
     error = json.loads(result.out)["error"]

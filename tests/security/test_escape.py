@@ -183,7 +183,8 @@ def attacker(
             "attack.py": "# the victim's code\nSECRET = 'victim'\n",
         },
     )
-    info = json.loads(cli("plugin", "install", str(victim.path), "--json").out)
+    # --no-check: probing each capability would run every attack once at install already.
+    info = json.loads(cli("plugin", "install", str(victim.path), "--no-check", "--json").out)
     targets = {
         "outside": str(tmp_path / "outside.txt"),
         "read_ssh_key": str(home / ".ssh" / "id_rsa"),
@@ -195,7 +196,7 @@ def attacker(
         "attacker",
         {"mark1.plugin.yml": MANIFEST, "attack.py": ATTACK.format(targets=json.dumps(targets))},
     )
-    assert cli("plugin", "install", str(repo.path)).code == 0
+    assert cli("plugin", "install", str(repo.path), "--no-check").code == 0
     workdir = tmp_path / "work"
     workdir.mkdir()
     return {"targets": targets, "workdir": workdir}
