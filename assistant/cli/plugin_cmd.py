@@ -312,11 +312,12 @@ def list_(as_json: bool) -> None:
         click.echo("No plugins installed. Try: mark1 plugin install SOURCE")
         return
     table(
-        ["plugin", "version", "capabilities", "enabled", "source"],
+        ["plugin", "version", "status", "capabilities", "enabled", "source"],
         [
             (
                 r.name,
                 r.manifest.version,
+                r.status,
                 len(r.manifest.capabilities),
                 "yes" if r.enabled else "no",
                 f"{r.source} (linked)" if r.linked else f"{r.source} @ {(r.commit or '')[:12]}",
@@ -344,6 +345,8 @@ def info(name: str, as_json: bool) -> None:
             | {
                 "manifest": record.manifest.model_dump(mode="json"),
                 "environment_report": record.environment,
+                "validation": record.validation,
+                "analysis": record.analysis,
             }
         )
         return
@@ -352,6 +355,7 @@ def info(name: str, as_json: bool) -> None:
         "name",
         "version",
         "description",
+        "status",
         "source",
         "ref",
         "commit",
@@ -367,6 +371,13 @@ def info(name: str, as_json: bool) -> None:
         click.echo(f"  {cap.name} [{cap.entry_point.type}, {cap.side_effects}] ({params})")
         if cap.description:
             click.echo(f"      {cap.description}")
+    for check in _checks(record):
+        if check.get("status") == "failed":
+            click.echo(f"failing: {check['name']}: {check['reason']}")
+            if check.get("next_step"):
+                click.echo(f"    next: {check['next_step']}")
+    for risk in (record.analysis.get("profile") or {}).get("risks", []):
+        click.echo(f"risk ({risk['severity']}): {risk['category']}: {risk['detail']}")
     for note in record.environment.get("notes", []):
         click.echo(f"note: {note}")
 

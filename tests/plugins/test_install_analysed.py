@@ -168,3 +168,25 @@ def test_a_proposed_manifest_needs_confirmation_in_scripts(
     assert "needs confirmation: its manifest was proposed by Mark-1" in result.err
     assert "pass --yes" in result.err
     assert json.loads(cli("plugin", "list", "--json").out) == []
+
+
+def test_info_and_list_show_the_status_the_risks_and_what_the_analysis_found(
+    form_repo: Callable[[str], Path], cli: Cli
+) -> None:
+    """The analysis is stored with the version: `plugin info` shows its risks, its env vars
+    are in the manifest, and psycopg2/requests came from requirements.txt."""
+    record = install(cli, form_repo("env-and-database"))
+    assert record["status"] == "ready"
+    shown = cli("plugin", "info", "env-and-database")
+    assert "status       ready" in shown.out
+    assert "risk (low): network: network access from Python code" in shown.out
+    listed = cli("plugin", "list")
+    assert listed.out.splitlines()[-1].split()[:3] == ["env-and-database", "0.0.0", "ready"]
+    info = json.loads(cli("plugin", "info", "env-and-database", "--json").out)
+    assert [e["name"] for e in info["manifest"]["env"]] == [
+        "DATABASE_URL",
+        "LOG_LEVEL",
+        "SHIPPING_API_TOKEN",
+    ]
+    assert info["analysis"]["profile"]["services"][1]["name"] == "postgresql"
+    assert info["validation"]["checks"][0]["status"] == "ok"
