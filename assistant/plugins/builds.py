@@ -285,9 +285,16 @@ def _node_builds(profile: RepositoryProfile, ws: Workspace, to_build: set[str]) 
     return builds
 
 
+def _used_roots(
+    profile: RepositoryProfile, ws: Workspace, kind: str, output_dir: str, programs: set[str]
+) -> tuple[dict[str, list[EntryPointFinding]], set[str]]:
+    """Entry points of ``kind`` per root, and the roots whose build output a capability runs."""
+    found = _entries_by_root(profile, kind)
+    return found, {root for root in found if _builds_one_of(ws, root, output_dir, programs)}
+
+
 def _cargo_builds(profile: RepositoryProfile, ws: Workspace, programs: set[str]) -> list[Build]:
-    bins = _entries_by_root(profile, "rust_bin")
-    used = {root for root in bins if _builds_one_of(ws, root, "target/", programs)}
+    bins, used = _used_roots(profile, ws, "rust_bin", "target/", programs)
     builds = []
     for root in _roots_with(ws.source, used, "Cargo.toml"):
         folder = ws.source / root
@@ -319,8 +326,7 @@ def _rustup_home() -> Path | None:
 
 
 def _go_builds(profile: RepositoryProfile, ws: Workspace, programs: set[str]) -> list[Build]:
-    mains = _entries_by_root(profile, "go_main")
-    used = {root for root in mains if _builds_one_of(ws, root, "bin/", programs)}
+    mains, used = _used_roots(profile, ws, "go_main", "bin/", programs)
     builds = []
     for root in _roots_with(ws.source, used, "go.mod"):
         folder = ws.source / root

@@ -350,3 +350,94 @@ def test_write_manifest_then_the_repository_validates(cli: Cli, tmp_path: Path) 
     again = cli("plugin", "analyze", str(folder), "--write-manifest")
     assert again.code == 2
     assert "already exists" in again.err
+
+
+AUTHORED = {
+    "mark1.plugin.yml": """
+        schema_version: "1.0"
+        plugin: {name: imgtool, description: Compress and resize images}
+        capabilities:
+          - {name: compress, description: Make images smaller on disk}
+          - name: resize
+            description: Scale an image
+            parameters:
+              type: object
+              properties: {width: {type: integer, description: "The author's own words"}}
+        entry_points:
+          - {capability: compress, type: cli, command: python tool.py compress}
+          - {capability: resize, type: cli, command: python tool.py resize}
+    """,
+    "tool.py": """
+        import argparse
+        import os
+
+
+        def main():
+            parser = argparse.ArgumentParser(description="Image tools")
+            commands = parser.add_subparsers(dest="command")
+            compress = commands.add_parser("compress", help="Compress an image")
+            compress.add_argument("image", help="The image file")
+            compress.add_argument("--quality", type=int, default=80, help="JPEG quality")
+            resize = commands.add_parser("resize", help="Resize an image")
+            resize.add_argument("image")
+            resize.add_argument("--width", type=int, required=True)
+            args = parser.parse_args()
+            print(args, os.environ.get("IMGTOOL_CACHE", "/tmp"))
+
+
+        if __name__ == "__main__":
+            main()
+    """,
+}
+
+
+def test_an_authors_manifest_is_completed_never_overridden(cli: Cli, tmp_path: Path) -> None:
+    """The analysis fills the compress subcommand's parameters (from argparse), and the
+    env var the code reads; the author's descriptions and resize's own schema stand."""
+    folder = write_tree(tmp_path / "imgtool", AUTHORED)
+    result = cli("plugin", "analyze", str(folder), "--json")
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    assert document["profile"]["manifest_file"] == "mark1.plugin.yml"
+    compress, compress_entry = capability(document, "compress")
+    assert compress["description"] == "Make images smaller on disk"
+    assert compress["parameters"] == {
+        "type": "object",
+        "properties": {
+            "image": {"type": "string", "description": "The image file"},
+            "quality": {"type": "integer", "description": "JPEG quality", "default": 80},
+        },
+        "required": ["image"],
+        "additionalProperties": False,
+    }
+    assert compress_entry["args"] == {"image": {"position": 0}, "quality": {"flag": "--quality"}}
+    resize, resize_entry = capability(document, "resize")
+    assert resize["parameters"] == {
+        "type": "object",
+        "properties": {"width": {"type": "integer", "description": "The author's own words"}},
+    }
+    assert "args" not in resize_entry
+    assert sorted(document["inferred"]) == ["capabilities.compress.parameters", "env"]
+    assert document["manifest"]["configuration"]["environment_variables"] == [
+        {"name": "IMGTOOL_CACHE", "required": False, "default": "/tmp"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("tree", "reason"),
+    [
+        ({"README.md": "# Notes\n\nJust notes.\n", "docs/a.md": "x"}, "no source code"),
+        (
+            {"lib.py": "def _helper():\n    return 1\n"},
+            "source code (1 python files) but nothing callable",
+        ),
+    ],
+)
+def test_documentation_and_uncallable_code_are_not_plugins(
+    tree: dict[str, str], reason: str, cli: Cli, tmp_path: Path
+) -> None:
+    folder = write_tree(tmp_path / "repo", tree)
+    document = json.loads(cli("plugin", "analyze", str(folder), "--json").out)
+    assert document["profile"]["verdict"]["plugin"] is False
+    assert document["profile"]["verdict"]["reasons"][0].startswith(reason)
+    assert document["manifest"] is None
