@@ -31,6 +31,7 @@ Progress = Callable[[str], None]
 BUILD_NOTE = re.compile(r"(?P<root>.+): build with (?P<how>npm run build|make)")
 OUTPUT_TAIL = 20  # lines of a failed step's output shown to the user
 # What pip and uv build a project with when its pyproject.toml names no build backend.
+SANDBOX_TMP = Path("/tmp")  # noqa: S108 - a mount point inside bwrap, not a file we write
 DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0",)
 FETCH_HINT = "check the dependency declarations and the network"
 BUILD_HINT = "the repository's own build failed (offline, confined to the plugin's folder)"
@@ -490,11 +491,12 @@ def _policy(step: Step, build: Build, ws: Workspace) -> SandboxPolicy:
     hidden = tuple(hidden_paths())
     tools = [*_program_folders(_located(step, ws)[0]), *build.read_only]
     tools += interpreter_prefix(ws.env_dir)
+    masked = (*hidden, SANDBOX_TMP)  # the sandbox's own /tmp hides the host's
     return SandboxPolicy(
         workdir=step.cwd,
         network=False,
         hidden=hidden,
-        read_only=tuple(p for p in tools if any(p.is_relative_to(h) for h in hidden)),
+        read_only=tuple(p for p in tools if any(p.is_relative_to(h) for h in masked)),
         read_write=(ws.folder, ws.source, ws.uv_cache),
         max_memory=None,
         cpu_seconds=None,
