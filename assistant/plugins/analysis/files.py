@@ -81,7 +81,7 @@ class RepoFiles:
         """The file's lines, numbered as ``ast`` numbers them (only CR/LF end a line; form
         feeds and other Unicode separators, which ``str.splitlines`` also breaks at, do not)."""
         text = self.text(rel) or ""
-        parts = _LINE_END.split(text)
+        parts = _LINE_END.split(text) if "\r" in text else text.split("\n")
         return parts[:-1] if parts and parts[-1] == "" else parts
 
     def python(self, rel: str) -> ast.Module | None:
@@ -128,9 +128,19 @@ class MentionedLines:
     without visiting a single node inside."""
 
     def __init__(self, text: str, *words: str):
-        self.numbers = [
-            n for n, line in enumerate(_LINE_END.split(text), 1) if any(w in line for w in words)
-        ]
+        self.numbers: list[int] = []
+        if "\r" in text and "\n" not in text:  # old Mac line ends: number them the slow way
+            lines = _LINE_END.split(text)
+            self.numbers = [n for n, line in enumerate(lines, 1) if any(w in line for w in words)]
+            return
+        # The words are rare: find them, then count the line ends before each (one pass).
+        found = sorted(i for word in words for i in _occurrences(text, word))
+        line, last = 1, 0
+        for offset in found:
+            line += text.count("\n", last, offset)
+            last = offset
+            if not self.numbers or self.numbers[-1] != line:
+                self.numbers.append(line)
 
     def within(self, statement: ast.stmt) -> bool:
         first = bisect.bisect_left(self.numbers, statement.lineno)
@@ -147,6 +157,13 @@ class MentionedLines:
                 continue
             yield node
             stack.extend(ast.iter_child_nodes(node))
+
+
+def _occurrences(text: str, word: str) -> Iterator[int]:
+    start = text.find(word)
+    while start != -1:
+        yield start
+        start = text.find(word, start + len(word))
 
 
 def decode(data: bytes) -> str | None:

@@ -70,11 +70,12 @@ class Rule:
     assess: Callable[[re.Match[str]], Verdict | None]
     only_if: tuple[str, ...] = ()
 
-    def applies_to(self, language: str, text: str) -> bool:
+    def applies_to(self, language: str, present: set[str]) -> bool:
+        """Whether the rule can match a file in ``language`` holding the ``present`` words."""
         return (
             language in self.languages
-            and any(k in text for k in self.keywords)
-            and (not self.only_if or any(k in text for k in self.only_if))
+            and any(k in present for k in self.keywords)
+            and (not self.only_if or any(k in present for k in self.only_if))
         )
 
 
@@ -291,6 +292,9 @@ RULES = (
 )
 
 
+RULE_WORDS = frozenset(word for rule in RULES for word in (*rule.keywords, *rule.only_if))
+
+
 def detect_risks(files: RepoFiles) -> list[RiskFinding]:
     """Run-time risks grouped by (category, detail), ordered by category then first evidence."""
     grouped: dict[tuple[RiskCategory, str], tuple[Severity, list[Evidence]]] = {}
@@ -316,7 +320,8 @@ def file_risks(
     files: RepoFiles, path: str, language: str
 ) -> Iterator[tuple[RiskCategory, Verdict, Evidence]]:
     text = files.text(path) or ""
-    rules = [rule for rule in RULES if rule.applies_to(language, text)]
+    present = {word for word in RULE_WORDS if word in text}  # each word searched once
+    rules = [rule for rule in RULES if rule.applies_to(language, present)]
     keywords = {k for rule in rules for k in rule.keywords}
     for number, line in grep_lines(files, path, language, sorted(keywords)):
         for rule in rules:
