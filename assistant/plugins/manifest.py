@@ -28,16 +28,19 @@ StdoutFormat = Literal["auto", "json", "text"]
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
 _SECRET_NAME = re.compile(
-    r"(?:^|_)(?:KEY|APIKEY|TOKEN|SECRET|PASSWORD|PASSWD|PASS|PASSPHRASE|CREDENTIALS?|PRIVATE|AUTH|DSN)"
-    r"(?:_|$)|^DATABASE_URL$|CONN(?:ECTION)?_STRING",
+    r"(?:^|_)(?:KEY|APIKEY|TOKEN|PASS|AUTH|DSN|COOKIE|CREDENTIALS?)$"  # the last word
+    r"|(?:^|_)(?:SECRET|PASSWORD|PASSWD|PASSPHRASE|PRIVATE)(?:_|$)"  # or anywhere
+    r"|^DATABASE_URL$|CONN(?:ECTION)?_STRING",
     re.IGNORECASE,
 )
 
 
 def is_secret_name(name: str) -> bool:
     """Whether a variable called ``name`` holds a secret: OPENAI_API_KEY, GITHUB_TOKEN,
-    DB_PASSWORD, SENTRY_DSN, DATABASE_URL (credentials inside)... but not KEYBOARD_LAYOUT,
-    MONKEY or AUTHOR_NAME: the words are matched whole, between underscores."""
+    DB_PASSWORD, SECRET_KEY_BASE, SENTRY_DSN, DATABASE_URL (credentials inside)... but not
+    KEYBOARD_LAYOUT, AUTHOR_NAME, ACCESS_TOKEN_EXPIRE_MINUTES or DOCKER_AUTH_VERSION: words
+    are matched whole, and KEY/TOKEN/AUTH only as the last word (after it, a setting about
+    the secret, not the secret)."""
     return _SECRET_NAME.search(name) is not None
 
 

@@ -28,6 +28,7 @@ from assistant.plugins.analysis.profile import (
     Evidence,
     Findings,
     Inferred,
+    Interface,
     ProjectMeta,
     RepositoryProfile,
     Verdict,
@@ -49,11 +50,25 @@ SCANNERS = (
     scan_containers,
     scan_env_vars,
 )
+# A Python project with one of these is a program; without, its public functions are its API.
+PYTHON_PROGRAMS = (
+    "console_script",
+    "gui_script",
+    "python_module",
+    "http_app",
+    "mcp_server",
+    "agent",
+)
 CLI_KINDS = ("console_script", "gui_script", "python_module", "python_script")
 CALLABLE_KINDS = ("python_function", "http_app", "agent")
 # A file that one of these describes also has a `__main__` block; the script finding is the
 # same program seen from a weaker angle.
 STRONGER_THAN_SCRIPT = ("console_script", "mcp_server", "http_app", "agent")
+INJECTED = re.compile(
+    r"\b(Depends|Security)\(|^(Request|Response|BackgroundTasks|WebSocket|Session)$"
+    r"|Dep$|^Session\w*Dep$|CurrentUser"
+)
+LAUNCHERS = ("console_script", "python_module", "python_script")
 C_SOURCES = (".c", ".cc", ".cpp")
 MANIFEST_NAMES = ("mark1.plugin.yml", "mark1.plugin.yaml")
 DOC_LANGUAGES = frozenset({"markdown", "restructuredtext"})
@@ -100,8 +115,8 @@ def _analyze(
     _extend(found, detect_resources(files, found.dependencies))
     found.risks += detect_risks(files)
     entries = [_as_built_program(files, e) for e in _without_duplicates(found.entry_points)]
-    if not any(e.language == "python" for e in entries):
-        entries += library_functions(files)
+    if not any(e.kind in PYTHON_PROGRAMS for e in entries):
+        entries += library_functions(files)  # a library whose modules have demo main blocks
     found.entry_points = [_with_interface(files, e) for e in entries]
     found.entry_points = [formats.with_formats(files, e) for e in found.entry_points]
     languages = files.languages()
@@ -129,10 +144,12 @@ def _without_duplicates(entries: list[EntryPointFinding]) -> list[EntryPointFind
     """Drop a finding that another, more precise one already describes, since both would
     run the same program: a script whose file is also a console script, server or agent; a
     ``python -m`` package with a console script of its own; a console script that starts an
-    agent found as such; a shell script that a Dockerfile's entry point runs."""
+    agent found as such; the launchers of a project's MCP server; a shell script that a
+    Dockerfile's entry point runs."""
     strong_files = {e.file for e in entries if e.kind in STRONGER_THAN_SCRIPT and e.file}
     scripted = {(e.module or "").split(".")[0] for e in entries if e.kind == "console_script"}
     agents = {(e.module, e.function) for e in entries if e.kind == "agent"}
+    servers = {e.root for e in entries if e.kind == "mcp_server"}
     in_images = {
         PurePosixPath(word).name for e in entries if e.kind == "docker" for word in e.command or []
     }
@@ -144,6 +161,8 @@ def _without_duplicates(entries: list[EntryPointFinding]) -> list[EntryPointFind
             continue
         if entry.kind == "console_script" and (entry.module, entry.function) in agents:
             continue
+        if entry.kind in LAUNCHERS and entry.language == "python" and entry.root in servers:
+            continue  # starts the project's MCP server: over stdio, not a command to call
         if entry.kind == "shell_script" and PurePosixPath(entry.file or "").name in in_images:
             continue
         kept.append(entry)
@@ -177,6 +196,8 @@ def _with_interface(files: RepoFiles, entry: EntryPointFinding) -> EntryPointFin
             interface = model_interface(model, Evidence(file=entry.file, line=model.lineno))
         elif node is not None:
             interface = function_interface(node, Evidence(file=entry.file, line=node.lineno))
+            if entry.framework == "fastapi":
+                interface = _without_injected(interface, node)
     if interface is None:
         return entry
     return entry.model_copy(
@@ -198,6 +219,33 @@ def _function_def(
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
             return node
     return None
+
+
+def _without_injected(
+    interface: Interface, route: ast.FunctionDef | ast.AsyncFunctionDef
+) -> Interface:
+    """A FastAPI route's parameters minus what FastAPI injects (``Depends(...)``, a
+    Request, a database session): the caller never sends those."""
+    injected = set()
+    args = route.args
+    defaults = [None] * (len(args.args) - len(args.defaults)) + list(args.defaults)
+    pairs = [
+        *zip(args.args, defaults, strict=True),
+        *zip(args.kwonlyargs, args.kw_defaults, strict=True),
+    ]
+    for arg, default in pairs:
+        texts = [ast.unparse(x) for x in (arg.annotation, default) if x is not None]
+        if any(INJECTED.search(text) for text in texts):
+            injected.add(arg.arg)
+    if not injected:
+        return interface
+    schema = dict(interface.parameters)
+    schema["properties"] = {
+        k: v for k, v in (schema.get("properties") or {}).items() if k not in injected
+    }
+    if "required" in schema:
+        schema["required"] = [r for r in schema["required"] if r not in injected]
+    return interface.model_copy(update={"parameters": schema})
 
 
 def _body_model(

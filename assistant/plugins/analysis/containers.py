@@ -330,7 +330,7 @@ def _dockerfile_env(path: str, instruction: Instruction) -> list[EnvVarFinding]:
     """``ENV A=1 B="two words"`` and the legacy ``ENV NAME the value``."""
     words = _words(instruction.arguments)
     if words and "=" not in words[0]:
-        name, _, value = instruction.arguments.partition(" ")
+        name, value = (instruction.arguments.split(None, 1) + [""])[:2]  # any whitespace
         pairs = [(name, value.strip())]
     else:
         pairs = [(name, value) for name, _, value in (w.partition("=") for w in words)]

@@ -35,7 +35,10 @@ COMMENT_PREFIXES = {
     "python": "#", "shell": "#", "config": "#", "javascript": "//", "typescript": "//",
     "go": "//", "rust": "//",
 }  # fmt: skip
-NON_RUNTIME_DIRS = frozenset({"test", "tests", "doc", "docs"})
+# Tests, documentation, tutorials and CI: what they read or run is not what the plugin needs.
+NON_RUNTIME_DIRS = frozenset(
+    {"test", "tests", "doc", "docs", "docs_src", ".github", ".circleci", "benchmarks", "fuzz"}
+)
 TEST_FILE = re.compile(
     r"^(test_.*\.py|conftest\.py|.*_test\.(py|go)|.*\.(test|spec)\.[cm]?[jt]sx?)$"
 )

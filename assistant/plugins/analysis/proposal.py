@@ -39,6 +39,18 @@ ROOT_INSTALLED = ("requirements.txt", "pyproject.toml", "setup.py", "setup.cfg")
 BUILT_DIRS = ("target/release/", "bin/")
 SCRIPTS = (".py", ".js", ".mjs", ".cjs", ".ts", ".sh")
 FORMAT_EVIDENCE = ("reads", "writes", "parameter")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # what EnvVar accepts
+# Development chores, documentation and CI: never a capability, even where nothing else is.
+DEV_FOLDERS = frozenset(
+    {"docs", "doc", "docs_src", "examples", "example", ".github", "benchmarks", "fuzz", "ci"}
+)
+DEV_NAMES = frozenset(
+    {
+        "help", "lint", "format", "fmt", "test", "tests", "check", "clean", "install", "docs",
+        "html", "livehtml", "publish", "release", "upload", "deploy", "coverage", "dist",
+        "build", "all", "setup", "bump", "changelog", "typecheck", "mypy", "style", "dev",
+    }
+)  # fmt: skip
 _UNSAFE = re.compile(r"[^a-z0-9._-]+")
 
 
@@ -84,7 +96,7 @@ def propose(profile: RepositoryProfile, author: Manifest | None = None) -> Propo
         python_requires=profile.python_requires_spec,
         python_packages=_python_packages(profile),
         system_packages=_system_packages(profile),
-        env=[_env_var(e) for e in profile.env_vars],
+        env=[_env_var(e) for e in profile.env_vars if ENV_NAME.match(e.name)],
         capabilities=capabilities,
     )
     proposal.inferred["name"] = profile.name
@@ -99,9 +111,23 @@ def propose(profile: RepositoryProfile, author: Manifest | None = None) -> Propo
 
 def _chosen(entries: list[EntryPointFinding]) -> list[EntryPointFinding]:
     """Entry points worth a capability: confident ones, fallbacks only where nothing else is."""
-    usable = [e for e in entries if e.confidence >= MIN_CONFIDENCE and e.kind != "gui_script"]
+    usable = [
+        e
+        for e in entries
+        if e.confidence >= MIN_CONFIDENCE and e.kind != "gui_script" and not _is_chore(e)
+    ]
     direct_roots = {e.root for e in usable if e.kind not in FALLBACK_KINDS}
     return [e for e in usable if e.kind not in FALLBACK_KINDS or e.root not in direct_roots]
+
+
+def _is_chore(entry: EntryPointFinding) -> bool:
+    """Lint/test/release scripts and targets, docs builds and examples: how the project is
+    developed, not what it offers."""
+    folders = set(PurePosixPath(entry.file or "").parts[:-1]) | set(PurePosixPath(entry.root).parts)
+    stem = PurePosixPath(entry.name).stem.lower().replace("_", "-")
+    chore_name = stem in DEV_NAMES or stem.split("-")[0] in DEV_NAMES
+    scriptish = entry.kind in ("make_target", "node_script", "shell_script", "python_script")
+    return bool(folders & DEV_FOLDERS) or (scriptish and chore_name)
 
 
 def _commands(
@@ -258,7 +284,9 @@ def _complete(author: Manifest, profile: RepositoryProfile) -> Proposal:
             proposal.inferred[f"{where}.formats"] = _formats_inferred(entry)
         capabilities.append(cap.model_copy(update=update) if update else cap)
     declared = {e.name for e in author.env} | {e.name for c in author.capabilities for e in c.env}
-    extra_env = [_env_var(e) for e in profile.env_vars if e.name not in declared]
+    extra_env = [
+        _env_var(e) for e in profile.env_vars if e.name not in declared and ENV_NAME.match(e.name)
+    ]
     if extra_env:
         proposal.inferred["env"] = Inferred(
             value=[e.name for e in extra_env],
