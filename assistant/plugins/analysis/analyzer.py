@@ -348,10 +348,12 @@ def _first_paragraph(lines: list[str]) -> tuple[int, str]:
 
 
 def _python_requires(found: Findings) -> str | None:
-    """All declared Python constraints at once (scanners give PEP 440 specifiers; a comma
-    joins them)."""
+    """The Python constraints declared at the repository's root, joined (scanners give PEP
+    440 specifiers). A monorepo's sub-projects may each want another Python; joining theirs
+    could ask for the impossible, so without a root constraint the first one stands."""
     specs: list[str] = []
-    for inferred in found.python_requires:
+    at_root = [i for i in found.python_requires if all("/" not in e.file for e in i.evidence)]
+    for inferred in at_root or found.python_requires[:1]:
         for part in str(inferred.value).split(","):
             if part.strip() and part.strip() not in specs:
                 specs.append(part.strip())

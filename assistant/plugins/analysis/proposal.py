@@ -42,8 +42,11 @@ FORMAT_EVIDENCE = ("reads", "writes", "parameter")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # what EnvVar accepts
 # Development chores, documentation and CI: never a capability, even where nothing else is.
 DEV_FOLDERS = frozenset(
-    {"docs", "doc", "docs_src", "examples", "example", ".github", "benchmarks", "fuzz", "ci"}
-)
+    {
+        "docs", "doc", "docs_src", "examples", "example", ".github", "benchmarks", "fuzz", "ci",
+        "packaging",
+    }
+)  # fmt: skip
 DEV_NAMES = frozenset(
     {
         "help", "lint", "format", "fmt", "test", "tests", "check", "clean", "install", "docs",
@@ -123,11 +126,15 @@ def _chosen(entries: list[EntryPointFinding]) -> list[EntryPointFinding]:
 def _is_chore(entry: EntryPointFinding) -> bool:
     """Lint/test/release scripts and targets, docs builds and examples: how the project is
     developed, not what it offers."""
-    folders = set(PurePosixPath(entry.file or "").parts[:-1]) | set(PurePosixPath(entry.root).parts)
+    folders = _folders(entry.file or "") | set(PurePosixPath(entry.root).parts)
     stem = PurePosixPath(entry.name).stem.lower().replace("_", "-")
     chore_name = stem in DEV_NAMES or stem.split("-")[0] in DEV_NAMES
     scriptish = entry.kind in ("make_target", "node_script", "shell_script", "python_script")
     return bool(folders & DEV_FOLDERS) or (scriptish and chore_name)
+
+
+def _folders(path: str) -> set[str]:
+    return set(PurePosixPath(path).parts[:-1])
 
 
 def _commands(
@@ -350,7 +357,11 @@ def _python_packages(profile: RepositoryProfile) -> list[str]:
 
 
 def _system_packages(profile: RepositoryProfile) -> list[str]:
-    names = [d.name for d in profile.dependencies if d.ecosystem == "apt"]
+    names = [
+        d.name
+        for d in profile.dependencies
+        if d.ecosystem == "apt" and d.spec != "apk" and not DEV_FOLDERS & _folders(d.evidence.file)
+    ]
     names += [t.debian_package for t in profile.toolchains if t.debian_package and not t.found]
     return list(dict.fromkeys(names))
 
@@ -365,7 +376,10 @@ def _version(profile: RepositoryProfile) -> str:
 
 
 def _safe_name(text: str) -> str:
-    name = _UNSAFE.sub("-", text.lower().split("/")[-1]).strip("-._")[:64]
+    """A plugin name from a package name; for a Go module path its last element that is not
+    a major version (``github.com/charmbracelet/glow/v2`` -> ``glow``)."""
+    parts = [p for p in text.lower().split("/") if p and not re.fullmatch(r"v\d+", p)]
+    name = _UNSAFE.sub("-", parts[-1] if parts else "").strip("-._")[:64]
     return name if re.match(NAME_PATTERN, name) else ""
 
 

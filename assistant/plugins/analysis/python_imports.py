@@ -178,7 +178,12 @@ NAMESPACE_DEPTH = {
     "azure.mgmt": 3,
     "azure.storage": 3,
 }
-TEST_AND_DOC_FOLDERS = frozenset({"test", "tests", "testing", "doc", "docs"})
+TEST_AND_DOC_FOLDERS = frozenset(
+    {"test", "tests", "testing", "doc", "docs", "docs_src", "examples", "example", "benchmarks"}
+)
+# Modules of Windows-only packages: a Linux environment cannot install them, so code that
+# imports them does so on Windows only.
+WINDOWS_ONLY = frozenset({"win32api", "win32con", "win32job", "win32com", "pywintypes", "wmi"})
 NOT_RUNTIME_FILES = frozenset({"conftest.py", "setup.py", "noxfile.py"})
 IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 LOCAL_SUFFIXES = (".py", ".pyi", ".pyx")
@@ -198,7 +203,7 @@ def hidden_dependencies(files: RepoFiles, declared: list[Dependency]) -> list[Hi
     evidence: dict[str, list[Evidence]] = {}
     for path, module, line in runtime_imports(files):
         top = module.split(".")[0]
-        if top in sys.stdlib_module_names or top in local:
+        if top in local or top in WINDOWS_ONLY or _in_stdlib(top):
             continue
         if providers(module) & declared_names:
             continue
@@ -210,6 +215,11 @@ def hidden_dependencies(files: RepoFiles, declared: list[Dependency]) -> list[Hi
         HiddenDependency(module=module, distribution=distribution_for(module), evidence=items)
         for module, items in sorted(evidence.items(), key=lambda kv: (kv[0].lower(), kv[0]))
     ]
+
+
+def _in_stdlib(top: str) -> bool:
+    """Standard library, also under its Python 2 name (``SocketServer``, ``ConfigParser``)."""
+    return top in sys.stdlib_module_names or top.lower() in sys.stdlib_module_names
 
 
 def distribution_for(module: str) -> str:

@@ -137,3 +137,47 @@ def test_analysis_of_this_repository_names_the_cli() -> None:
     scripts = {e.name for e in profile.entry_points if e.kind == "console_script"}
     assert scripts == {"mark1", "mark1-assistant"}
     assert profile.verdict.plugin
+
+
+def test_examples_windows_only_and_python2_imports_are_not_packages_to_install(
+    repo_files: Make,
+) -> None:
+    """python-sdk and the Data Science Handbook: imports in examples/, `win32job` and the
+    Python 2 name `SocketServer` were listed as packages to install."""
+    files = repo_files(
+        {
+            "app.py": "import SocketServer\n\ntry:\n    import yaml\nexcept ImportError:\n"
+            "    yaml = None\n\nimport win32job\nimport requests\n",
+            "examples/demo.py": "import numpy\n",
+        }
+    )
+    assert [h.distribution for h in analyze(files.root).hidden_dependencies] == ["requests"]
+
+
+def test_a_monorepos_sub_projects_python_constraints_are_not_joined(repo_files: Make) -> None:
+    """crewAI-examples: `>=3.10,<3.12` and `>=3.12` from two examples made an impossible
+    requirement; the root's constraint is the plugin's."""
+    files = repo_files(
+        {
+            "pyproject.toml": '[project]\nname = "all"\nrequires-python = ">=3.10"\n',
+            "a/pyproject.toml": '[project]\nname = "a"\nrequires-python = ">=3.10,<3.12"\n',
+            "b/pyproject.toml": '[project]\nname = "b"\nrequires-python = ">=3.12"\n',
+        }
+    )
+    assert analyze(files.root).python_requires_spec == ">=3.10"
+
+
+def test_go_major_versions_and_alpine_packages(repo_files: Make) -> None:
+    """glow: the plugin was named `v2`; irssi: Alpine build packages became apt packages."""
+    files = repo_files(
+        {
+            "go.mod": "module github.com/charmbracelet/glow/v2\n\ngo 1.21\n",
+            "main.go": "package main\n\nfunc main() {}\n",
+            "Dockerfile": "FROM alpine\nRUN apk add --no-cache gcc musl-dev\n"
+            'RUN echo hi\nENTRYPOINT ["glow"]\n',
+        }
+    )
+    manifest = propose(analyze(files.root)).manifest
+    assert manifest is not None
+    assert manifest.name == "glow"
+    assert {"gcc", "musl-dev"}.isdisjoint(manifest.system_packages)
