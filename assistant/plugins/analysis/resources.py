@@ -54,7 +54,13 @@ class CodeRule:
 
 
 CODE_RULES = (
-    CodeRule("gpu", ("cuda",), re.compile(r"\.cuda\(|[\"']cuda(?::\d+)?[\"']"), GPU_DETAIL),
+    CodeRule(
+        "gpu",
+        ("cuda",),
+        # A device, not any "cuda" string (ripgrep's file-type table lists "cuda" files).
+        re.compile(r"\.cuda\(|(?:device\s*=\s*|\.to\(\s*|device\(\s*)[\"']cuda(?::\d+)?[\"']"),
+        GPU_DETAIL,
+    ),
     CodeRule("gpu", ("CUDA_VISIBLE_DEVICES",), re.compile("CUDA_VISIBLE_DEVICES"), GPU_DETAIL),
     CodeRule(
         "large_model",

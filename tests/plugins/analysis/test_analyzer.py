@@ -181,3 +181,9 @@ def test_go_major_versions_and_alpine_packages(repo_files: Make) -> None:
     assert manifest is not None
     assert manifest.name == "glow"
     assert {"gcc", "musl-dev"}.isdisjoint(manifest.system_packages)
+
+
+def test_a_cuda_file_type_is_not_a_gpu(repo_files: Make) -> None:
+    """ripgrep: the file-type table entry `&["cuda"]` was read as a GPU requirement."""
+    files = repo_files({"src/types.rs": 'pub const TYPES: &[&str] = &["cuda", "c"];\n'})
+    assert analyze(files.root).resources == []
