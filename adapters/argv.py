@@ -1,7 +1,8 @@
 """Turning a capability's inputs into a command line.
 
 Each input parameter becomes ``--name value`` unless the manifest maps it (``args``) to another
-flag, a position, ``--flag=value`` style, a joined list, or a flag for false booleans. Booleans
+flag, a position, ``--flag=value`` style, a joined list, a flag followed by several values
+(``nargs``: ``--size 640 480``), or a flag for false booleans. Booleans
 are switches, lists repeat their flag, ``None`` leaves the parameter out. Extra positional
 arguments (``mark1 run ... --arg X``) arrive under ``POSITIONAL_KEY``.
 """
@@ -42,6 +43,9 @@ def build_argv(
 
 def _option(name: str, value: Any, spec: dict[str, Any]) -> list[str]:
     flag = spec.get("flag") or "--" + name.replace("_", "-")
+    if spec.get("nargs") and isinstance(value, list):
+        groups = value if all(isinstance(v, list) for v in value) and value else [value]
+        return [word for group in groups for word in (flag, *(_text(v) for v in group))]
     if isinstance(value, bool):
         if value:
             return [flag]

@@ -80,6 +80,12 @@ class ArgSpec(Strict):
     )
     false_flag: str | None = Field(None, description="Flag to pass when a boolean is false.")
     join: str | None = Field(None, description="Join list values with this instead of repeating.")
+    nargs: int | None = Field(
+        None,
+        ge=2,
+        description="Values that follow one flag (--size W H); a list of such lists "
+        "repeats the flag per list.",
+    )
 
 
 class EnvVar(Strict):

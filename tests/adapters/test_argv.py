@@ -68,3 +68,10 @@ def test_none_is_left_out_and_undeclared_inputs_follow() -> None:
         "--other-thing",
         "1.5",
     ]
+
+
+def test_a_flag_followed_by_several_values() -> None:
+    """click ``type=(int, int)`` / argparse ``nargs=2``: ``--size 640 480``, once per pair."""
+    args = {"size": {"flag": "--size", "nargs": 2}, "box": {"flag": "--box", "nargs": 2}}
+    argv = build_argv(["tool"], {"size": [640, 480], "box": [[1, 2], [3, 4]]}, None, args)
+    assert argv == ["tool", "--size", "640", "480", "--box", "1", "2", "--box", "3", "4"]

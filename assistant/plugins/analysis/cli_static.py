@@ -13,6 +13,7 @@ import ast
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Any, TypeGuard
 
@@ -58,6 +59,9 @@ CLICK_COMMAND_SUFFIXES = frozenset({"command", "cmd", "group", "grp"})
 ENUM_BASES = frozenset({"Enum", "StrEnum", "IntEnum"})
 GUARD_SKIPPED_CALLS = frozenset({"SystemExit", "exit", "print"})
 MAX_DETAIL = 120
+MAX_SHARED_DEPTH = 3  # names followed from a decorator to the options it applies
+# A rich style tag as rich itself recognises one: ``[bold]``, ``[#ff0000 on blue]``, ``[/]``.
+RICH_TAG = re.compile(r"\[(?:/|/?[a-z#][a-zA-Z0-9 #]*)\]")
 
 
 @dataclass
@@ -79,6 +83,7 @@ class Imports:
 
     modules: dict[str, set[str]] = field(default_factory=dict)
     members: dict[str, dict[str, str]] = field(default_factory=dict)
+    rich: bool = False  # rich_click is imported: its help texts are rich markup
 
     def member(self, framework: str, node: ast.expr) -> str | None:
         """The framework member ``node`` names (``click.types.Path`` -> "Path"), or None."""
@@ -114,6 +119,18 @@ class Source:
         for node in self.tree.body:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 yield node
+
+    @cached_property
+    def definitions(self) -> dict[str, ast.AST]:
+        """Module-level functions and ``NAME = value`` values by name: what a decorator's
+        name can stand for."""
+        found: dict[str, ast.AST] = {}
+        for node in self.tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                found[node.name] = node
+            elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                found[node.targets[0].id] = node.value
+        return found
 
 
 def cli_interface(files: RepoFiles, rel: str, function: str | None = None) -> Interface | None:
@@ -169,7 +186,9 @@ def collect_imports(tree: ast.Module) -> Imports:
                 framework = FRAMEWORK_MODULES.get(alias.name)
                 if framework:
                     imports.modules.setdefault(framework, set()).add(alias.asname or alias.name)
+                    imports.rich |= alias.name == "rich_click"
         elif isinstance(node, ast.ImportFrom) and node.module in FRAMEWORK_MODULES:
+            imports.rich |= node.module == "rich_click"
             members = imports.members.setdefault(FRAMEWORK_MODULES[node.module], {})
             for alias in node.names:
                 members[alias.asname or alias.name] = alias.name
@@ -232,9 +251,11 @@ def build_interface(
     params: list[CliParam],
     evidence: Evidence | None,
     subcommands: dict[str, Interface] | None = None,
+    markup: bool = False,
 ) -> Interface:
     """The Interface for ``params`` in declaration order; positionals are numbered as they come
-    and the first parameter of a name wins (argparse lets two options share a dest)."""
+    and the first parameter of a name wins (argparse lets two options share a dest). With
+    ``markup`` the texts are rich markup, shown without their style tags."""
     properties: dict[str, Any] = {}
     required: list[str] = []
     args: dict[str, dict[str, Any]] = {}
@@ -242,14 +263,17 @@ def build_interface(
     for param in params:
         if param.name in properties:
             continue
-        properties[param.name] = with_path_format(param.name, param.schema)
+        schema = with_path_format(param.name, param.schema)
+        if markup and "description" in schema:
+            schema = {**schema, "description": without_markup(schema["description"])}
+        properties[param.name] = schema
         if param.required:
             required.append(param.name)
-        args[param.name] = _arg_spec(param, positions)
+        args[param.name] = _arg_spec(param, positions, properties[param.name])
         positions += param.flag is None
     return Interface(
         framework=framework,
-        description=description,
+        description=without_markup(description) if markup else description,
         parameters=object_schema(properties, required),
         args=args,
         subcommands=subcommands or {},
@@ -257,10 +281,19 @@ def build_interface(
     )
 
 
-def _arg_spec(param: CliParam, position: int) -> dict[str, Any]:
+def without_markup(text: str) -> str:
+    """A help text as rich prints it: ``"Run in [blue]dev[/blue] mode"`` -> ``"Run in dev mode"``."""
+    return RICH_TAG.sub("", text)
+
+
+def _arg_spec(param: CliParam, position: int, schema: dict[str, Any]) -> dict[str, Any]:
     if param.flag is None:
         return {"position": position}
     spec: dict[str, Any] = {"flag": param.flag}
+    inner = schema.get("items")
+    fixed = inner if isinstance(inner, dict) and inner.get("type") == "array" else schema
+    if fixed.get("type") == "array" and fixed.get("minItems", 0) > 1:
+        spec["nargs"] = fixed["minItems"]  # --size W H: one flag, then that many values
     if param.false_flag:
         spec["false_flag"] = param.false_flag
     if param.equals:
@@ -306,15 +339,26 @@ def literal_default(node: ast.expr | None) -> Any:
 
 
 def value_schema(
-    declared: dict[str, Any], default: Any, is_array: bool, help_text: str
+    declared: dict[str, Any], default: Any, is_array: bool, help_text: str, width: int = 1
 ) -> dict[str, Any]:
     """A value-taking argument's schema: its declared type, else its default's, else a string;
-    an array of those for list-valued arguments (whose default is then a list too)."""
+    ``width`` values of it at a time (``nargs=2``) make an array of exactly that many; an
+    array of those for list-valued arguments (whose default is then a list too)."""
     schema = declared or _type_from_default(default) or {"type": "string"}
+    if width > 1 and schema.get("type") != "array":
+        schema = fixed_array([schema] * width)
     if is_array:
         schema = {"type": "array", "items": schema}
         default = default if default is NOT_LITERAL or isinstance(default, list) else [default]
     return with_default(with_description(schema, help_text), default)
+
+
+def fixed_array(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """An array of exactly ``len(items)`` values (a click tuple type, ``nargs=2``): one
+    ``items`` schema when they agree, else one schema per position (``prefixItems``)."""
+    count = len(items)
+    shape = {"items": items[0]} if all(i == items[0] for i in items) else {"prefixItems": items}
+    return {"type": "array", **shape, "minItems": count, "maxItems": count}
 
 
 def _type_from_default(default: Any) -> dict[str, Any]:
@@ -592,8 +636,9 @@ def _value_schema(
     choices = json_literal(options.get("choices"))
     if isinstance(choices, list):
         declared = {**declared, "enum": choices} if declared else enum_schema(choices)
-    is_array = nargs in ("+", "*", "...") or (isinstance(nargs, int) and nargs > 1)
-    return value_schema(declared, default, is_array, _help(options, default))
+    is_array = nargs in ("+", "*", "...")
+    width = nargs if isinstance(nargs, int) else 1
+    return value_schema(declared, default, is_array, _help(options, default), width)
 
 
 def _argparse_type(imports: Imports, node: ast.expr | None) -> dict[str, Any]:
@@ -710,10 +755,14 @@ def _click_command_interface(
         for child in commands.values()
         if command.group and child.parent == command.function.name
     }
-    params = [
-        param
+    declarations = [
+        call
         for decorator in command.function.decorator_list
-        if (param := _click_param(source.imports, decorator)) is not None
+        if decorator is not command.decorator
+        for call in _option_calls(source, decorator, MAX_SHARED_DEPTH, frozenset())
+    ]
+    params = [
+        param for call in declarations if (param := _click_param(source.imports, call)) is not None
     ]
     return build_interface(
         "click",
@@ -721,7 +770,43 @@ def _click_command_interface(
         params,
         source.evidence(command.decorator),
         subcommands,
+        markup=source.imports.rich,
     )
+
+
+def _option_calls(
+    source: Source, node: ast.AST, depth: int, seen: frozenset[str]
+) -> list[ast.Call]:
+    """The ``click.option``/``click.argument`` calls in ``node``, in source order. Names of
+    module-level functions and variables are followed ``depth`` deep, so options declared once
+    and shared by several commands (``@shared_options()``, ``@output_options``, a list a helper
+    applies) count as written on each command."""
+    if source.imports.calls(node, "click", "option", "argument"):
+        return [node]
+    if isinstance(node, ast.Name):
+        return _named_option_calls(source, node.id, depth, seen)
+    return [
+        call
+        for child in ast.iter_child_nodes(node)
+        for call in _option_calls(source, child, depth, seen)
+    ]
+
+
+def _named_option_calls(
+    source: Source, name: str, depth: int, seen: frozenset[str]
+) -> list[ast.Call]:
+    """The option calls of the definition ``name`` names: a function's body (its own
+    decorators belong to it, not to its callers) or a variable's value."""
+    definition = source.definitions.get(name)
+    if definition is None or depth == 0 or name in seen:
+        return []
+    parts = (
+        definition.body
+        if isinstance(definition, ast.FunctionDef | ast.AsyncFunctionDef)
+        else [definition]
+    )
+    inner = seen | {name}
+    return [call for part in parts for call in _option_calls(source, part, depth - 1, inner)]
 
 
 def _click_description(command: ClickCommand) -> str:
@@ -789,23 +874,37 @@ def _click_option(
 def _click_value_schema(
     imports: Imports, options: dict[str, ast.expr], nargs: Any, multiple: bool
 ) -> dict[str, Any]:
-    is_array = multiple or nargs == -1 or (isinstance(nargs, int) and nargs > 1)
+    """``nargs=2`` and tuple types take that many values at once; ``multiple=True`` and
+    ``nargs=-1`` repeat them."""
+    is_array = multiple or nargs == -1
+    width = nargs if isinstance(nargs, int) else 1
     declared = _click_type(imports, options.get("type"))
     default = literal_default(options.get("default"))
-    return value_schema(declared, default, is_array, text_of(options.get("help")))
+    return value_schema(declared, default, is_array, text_of(options.get("help")), width)
 
 
 def _click_type(imports: Imports, node: ast.expr | None) -> dict[str, Any]:
-    """``int``, ``click.INT``, ``click.Choice([...])``, ``click.Path(...)``, ``click.File()``."""
+    """``int``, ``click.INT``, ``click.Choice([...])``, ``click.Path(...)``, ``click.File()``,
+    and tuples of those: ``(str, int)``, ``click.Tuple([str, int])``."""
     if node is None:
         return {}
     member = imports.member("click", node.func if isinstance(node, ast.Call) else node)
+    elements = _tuple_elements(node, member)
+    if elements:
+        return fixed_array([_click_type(imports, e) or {"type": "string"} for e in elements])
     if member == "Choice" and isinstance(node, ast.Call) and node.args:
         choices = json_literal(node.args[0])
         return enum_schema(choices) if isinstance(choices, list) else {"type": "string"}
     if member in CLICK_TYPES:
         return dict(CLICK_TYPES[member])
     return dict(SCALAR_NAMES.get(dotted_tail(node), {}))
+
+
+def _tuple_elements(node: ast.expr, member: str | None) -> list[ast.expr]:
+    """The member types of a tuple type: ``(str, int)`` or ``click.Tuple([str, int])``."""
+    if member == "Tuple" and isinstance(node, ast.Call) and node.args:
+        node = node.args[0]
+    return node.elts if isinstance(node, ast.Tuple | ast.List) else []
 
 
 # --- typer ------------------------------------------------------------------------------------
@@ -933,7 +1032,8 @@ def _app_interface(
     callback = app.callback
     params = _typer_params(source.imports, enums, callback) if callback else []
     description = help_text or docstring_of(callback)
-    return build_interface("typer", description, params, source.evidence(app.call), subcommands)
+    evidence = source.evidence(app.call)
+    return build_interface("typer", description, params, evidence, subcommands, markup=True)
 
 
 def docstring_of(function: ast.FunctionDef | ast.AsyncFunctionDef | None) -> str:
@@ -954,7 +1054,8 @@ def _typer_command_interface(
     )
     description = given or docstring_of(function) or fallback_help or ""
     params = _typer_params(source.imports, enums, function)
-    return build_interface("typer", description, params, source.evidence(registration))
+    evidence = source.evidence(registration)
+    return build_interface("typer", description, params, evidence, markup=True)
 
 
 def _typer_params(

@@ -20,6 +20,9 @@ monorepo yields one ProjectMeta per project. Conventions of the output:
   (``-e .``, ``./lib``, ``https://.../x.whl``) are the project's own code or an archive: skipped.
 - ``dev=True`` for files whose path names dev/test/docs/lint, optional-dependency groups,
   extras, Poetry groups, PDM dev-dependencies and Pipfile dev-packages.
+- Dynamic versions (setuptools ``attr:``/``file:``, hatch and PDM version files, setup.py's
+  ``pkg.__version__`` or ``about["__version__"]``) are the literal ``__version__ = "x.y"`` the
+  named module assigns, read with ``ast``; a version only running code would compute stays None.
 - Malformed files never raise: a ``notes`` entry names the file and the problem.
 """
 
@@ -69,6 +72,8 @@ SCRIPT_GROUPS: dict[str, EntryKind] = {
     "gui_scripts": "gui_script",
 }
 METADATA_FIELDS = ("name", "version", "description", "license")
+VERSION_NAMES = ("__version__", "VERSION")  # what hatch's default version pattern reads
+SETUPTOOLS_DIRECTIVES = ("attr:", "file:")
 
 Severity = Literal["low", "medium", "high"]
 # What a setup.py may do besides declaring the package, by the calls that do it.
@@ -330,6 +335,66 @@ def bounded(version: str, caret: bool) -> str | None:
     return f">={version},<{'.'.join(map(str, upper))}"
 
 
+# --- dynamic versions ----------------------------------------------------------------------
+
+
+def literal_assignment(files: RepoFiles, file: str | None, names: tuple[str, ...]) -> str | None:
+    """The string a module assigns at top level to the first of ``names`` it assigns
+    (``__version__ = "1.2"``), read as syntax: the module is never imported."""
+    tree = files.python(file) if file else None
+    found: dict[str, str] = {}
+    for node in tree.body if tree else []:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        value = getattr(node, "value", None)
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id in names:
+                    found.setdefault(target.id, value.value.strip())
+    return next((found[name] for name in names if found.get(name)), None)
+
+
+def attribute_version(files: RepoFiles, root: str, dotted: str) -> str | None:
+    """``pkg.__version__``: the literal that module assigns to that name (setuptools ``attr:``)."""
+    module, _, attribute = dotted.strip().rpartition(".")
+    file = module_file(files, root, module) if module else None
+    return literal_assignment(files, file, (attribute,))
+
+
+def repo_path(root: str, relative: str) -> str:
+    return posixpath.normpath(posixpath.join(root, relative.strip()))
+
+
+def file_version(files: RepoFiles, root: str, relative: str) -> str | None:
+    """The first line of a plain version file (setuptools ``file: VERSION``)."""
+    lines = (files.text(repo_path(root, relative)) or "").strip().splitlines()
+    return lines[0].strip() if lines else None
+
+
+def setuptools_version(files: RepoFiles, root: str, directive: str, argument: str) -> str | None:
+    """setuptools' ``attr: pkg.__version__`` / ``file: VERSION`` (setup.cfg or pyproject)."""
+    if directive == "attr":
+        return attribute_version(files, root, argument)
+    return file_version(files, root, argument)
+
+
+def pyproject_dynamic_version(files: RepoFiles, root: str, data: dict[str, Any]) -> str | None:
+    """The version a build backend reads from the code: setuptools' ``[tool.setuptools.dynamic]``
+    ``version = {attr = ...}`` or ``{file = ...}``, hatch's ``[tool.hatch.version] path``, PDM's
+    ``[tool.pdm.version] source = "file"``."""
+    setuptools = table(data, "tool", "setuptools", "dynamic", "version")
+    for directive in ("attr", "file"):
+        if isinstance(setuptools.get(directive), str):
+            return setuptools_version(files, root, directive, setuptools[directive])
+    hatch = table(data, "tool", "hatch", "version")
+    pdm = table(data, "tool", "pdm", "version")
+    path = hatch.get("path") or (pdm.get("path") if pdm.get("source") == "file" else None)
+    if isinstance(path, str):
+        return literal_assignment(files, repo_path(root, path), VERSION_NAMES)
+    return None
+
+
 # --- console scripts -----------------------------------------------------------------------
 
 
@@ -485,11 +550,20 @@ def read_pyproject(files: RepoFiles, path: str, out: Findings) -> None:
         return
     src = SourceLines(files, path)
     root = project_root(path)
-    read_pep621(files, src, root, table(data, "project"), out)
+    read_pep621(files, src, root, pep621_project(files, root, data), out)
     read_poetry(files, src, root, table(data, "tool", "poetry"), out)
     pdm_dev = table(data, "tool", "pdm", "dev-dependencies")
     add_requirement_groups(src, "tool.pdm.dev-dependencies", pdm_dev, out)
     add_requirement_groups(src, "dependency-groups", table(data, "dependency-groups"), out)
+
+
+def pep621_project(files: RepoFiles, root: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The ``[project]`` table, its version filled in when it is declared dynamic."""
+    project = table(data, "project")
+    dynamic = project.get("dynamic")
+    if project and isinstance(dynamic, list) and "version" in dynamic:
+        return {**project, "version": pyproject_dynamic_version(files, root, data)}
+    return project
 
 
 def read_pep621(
@@ -598,6 +672,19 @@ def cfg_list(value: str) -> list[str]:
     return [item for item in items if item and not item.startswith("#")]
 
 
+def cfg_metadata(files: RepoFiles, root: str, metadata: dict[str, str]) -> dict[str, Any]:
+    """``[metadata]`` values; of the ``attr:``/``file:`` directives only the version is
+    resolved (a ``file:`` description is a whole README, not a one-line description)."""
+    fields: dict[str, Any] = {
+        k: v for k, v in metadata.items() if not v.startswith(SETUPTOOLS_DIRECTIVES)
+    }
+    version = metadata.get("version", "")
+    if version.startswith(SETUPTOOLS_DIRECTIVES):
+        directive, _, argument = version.partition(":")
+        fields["version"] = setuptools_version(files, root, directive, argument)
+    return fields
+
+
 def read_setup_cfg(files: RepoFiles, path: str, out: Findings) -> None:
     parser = configparser.ConfigParser(interpolation=None)
     try:
@@ -609,9 +696,7 @@ def read_setup_cfg(files: RepoFiles, path: str, out: Findings) -> None:
     root = project_root(path)
     sections = {name: dict(parser[name]) for name in parser.sections()}
     if "metadata" in sections:
-        metadata = {
-            k: v for k, v in sections["metadata"].items() if not v.startswith(("attr:", "file:"))
-        }
+        metadata = cfg_metadata(files, root, sections["metadata"])
         out.projects.append(project_meta(src, root, "metadata", metadata))
     options = sections.get("options", {})
     start = src.header("options")
@@ -654,6 +739,11 @@ def dotted_name(node: ast.expr, aliases: dict[str, str]) -> str:
     if isinstance(node, ast.Attribute):
         return f"{dotted_name(node.value, aliases)}.{node.attr}"
     return ""
+
+
+def string_arguments(call: ast.Call) -> list[str]:
+    """The call's positional string literals (path parts: ``join(here, "pkg", "about.py")``)."""
+    return [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
 
 
 def opens_for_writing(call: ast.Call, name: str) -> bool:
@@ -732,6 +822,7 @@ class SetupPy:
         arguments = self.arguments(call)
         root = project_root(self.path)
         metadata = {name: self.string(arguments.get(name)) for name in METADATA_FIELDS}
+        metadata["version"] = self.version(arguments.get("version"))
         self.out.projects.append(
             ProjectMeta(**metadata, root=root, evidence=self.src.evidence(call.lineno))
         )
@@ -801,6 +892,44 @@ class SetupPy:
         if isinstance(resolved, ast.Constant) and isinstance(resolved.value, str):
             return resolved.value.strip() or None
         return None
+
+    def version(self, node: ast.expr | None) -> str | None:
+        """A literal version, else the literal the code it comes from assigns: an imported
+        ``pkg.__version__``, or a name (``__version__``, ``about["__version__"]``) that a
+        file setup.py names and executes defines."""
+        literal = self.string(node)
+        if literal or node is None:
+            return literal
+        node = self.follow(node)
+        if isinstance(node, ast.Subscript):
+            key = self.string(node.slice)
+            return self.executed_version(key) if key else None
+        name = dotted_name(node, self.aliases)
+        if "." in name.lstrip("."):
+            return attribute_version(self.files, project_root(self.path), name)
+        return self.executed_version(name) if isinstance(node, ast.Name) else None
+
+    def executed_version(self, name: str) -> str | None:
+        """``name``'s literal in the first Python file setup.py names (``open("pkg/about.py")``,
+        ``os.path.join(here, "pkg", "__version__.py")``) that assigns it."""
+        for file in self.named_python_files:
+            found = literal_assignment(self.files, file, (name,))
+            if found:
+                return found
+        return None
+
+    @cached_property
+    def named_python_files(self) -> list[str]:
+        """Repository .py files a call's string arguments spell, joined as path parts."""
+        root = project_root(self.path)
+        found: list[str] = []
+        for node in ast.walk(self.tree):
+            parts = string_arguments(node) if isinstance(node, ast.Call) else []
+            if parts and parts[-1].endswith(".py"):
+                path = repo_path(root, "/".join(parts))
+                if self.files.exists(path) and path not in found:
+                    found.append(path)
+        return found
 
     def strings(self, node: ast.expr) -> list[tuple[str, int]]:
         """Each string (with its line) of a literal list, following constants, `+` and `*x`."""

@@ -198,6 +198,8 @@ def test_argparse_parser_built_by_a_helper_function(repo_files: MakeRepo) -> Non
                 "sizes": {
                     "type": "array",
                     "items": {"type": "integer"},
+                    "minItems": 2,
+                    "maxItems": 2,
                     "description": "Width and height.",
                 },
                 "tag": {
@@ -217,7 +219,7 @@ def test_argparse_parser_built_by_a_helper_function(repo_files: MakeRepo) -> Non
             "out_file": {"flag": "--out-file"},
             "fast": {"flag": "--fast"},
             "no_cache": {"flag": "--no-cache"},
-            "sizes": {"flag": "--sizes"},
+            "sizes": {"flag": "--sizes", "nargs": 2},
             "tag": {"flag": "--tag"},
         },
         "subcommands": {},
@@ -593,3 +595,233 @@ def test_main_module_that_imports_its_cli_is_followed(repo_files: MakeRepo) -> N
     assert list(via_script.subcommands) == ["pack", "unpack"]
     assert via_script.evidence is not None
     assert via_script.evidence.file == "scripts/helpers.py"
+
+
+CLICK_SHARED_FACTORY = '''
+    import click
+
+
+    @click.group()
+    def cli():
+        """Database tool."""
+
+
+    def insert_upsert_options(*, require_pk=False):
+        def decorator(fn):
+            for decorator in reversed(
+                (
+                    click.argument("path", type=click.Path(dir_okay=False)),
+                    click.option("--pk", help="Primary key column.", required=require_pk),
+                    click.option("--batch-size", type=int, default=100, help="Rows per batch."),
+                    click.option("--secret", hidden=True),
+                )
+            ):
+                fn = decorator(fn)
+            return fn
+
+        return decorator
+
+
+    @cli.command()
+    @insert_upsert_options()
+    @click.option("--replace", is_flag=True, help="Replace rows.")
+    def insert(path, pk, batch_size, replace):
+        """Insert rows."""
+
+
+    @cli.command()
+    @insert_upsert_options(require_pk=True)
+    def upsert(path, pk, batch_size):
+        """Upsert rows."""
+'''
+
+SHARED_PARAMETERS = {
+    "path": {"type": "string", "format": "path"},
+    "pk": {"type": "string", "description": "Primary key column."},
+    "batch_size": {"type": "integer", "description": "Rows per batch.", "default": 100},
+}
+SHARED_ARGS = {
+    "path": {"position": 0},
+    "pk": {"flag": "--pk"},
+    "batch_size": {"flag": "--batch-size"},
+}
+
+
+def test_click_options_from_a_shared_decorator_factory(repo_files: MakeRepo) -> None:
+    interface = _interface(repo_files, CLICK_SHARED_FACTORY)
+
+    assert interface["subcommands"] == {
+        "insert": {
+            "framework": "click",
+            "description": "Insert rows.",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    **SHARED_PARAMETERS,
+                    "replace": {
+                        "type": "boolean",
+                        "description": "Replace rows.",
+                        "default": False,
+                    },
+                },
+                "required": ["path"],
+                "additionalProperties": False,
+            },
+            "args": {**SHARED_ARGS, "replace": {"flag": "--replace"}},
+            "subcommands": {},
+            "evidence": {"file": "tool.py", "line": 25, "detail": "@cli.command()"},
+        },
+        "upsert": {
+            "framework": "click",
+            "description": "Upsert rows.",
+            "parameters": {
+                "type": "object",
+                "properties": SHARED_PARAMETERS,
+                "required": ["path"],  # required=require_pk is not a literal
+                "additionalProperties": False,
+            },
+            "args": SHARED_ARGS,
+            "subcommands": {},
+            "evidence": {"file": "tool.py", "line": 32, "detail": "@cli.command()"},
+        },
+    }
+
+
+CLICK_SHARED_VARIABLES = '''
+    import click
+
+    output_option = click.option("--json", "as_json", is_flag=True, help="Output JSON.")
+    common = [
+        click.option("--db", default="data.db", help="Database file."),
+        click.option("--quiet", is_flag=True),
+    ]
+
+
+    def common_options(fn):
+        for option in reversed(common):
+            fn = option(fn)
+        return fn
+
+
+    @click.command()
+    @click.argument("table")
+    @common_options
+    @output_option
+    def rows(table, db, quiet, as_json):
+        """List rows."""
+'''
+
+
+def test_click_options_from_module_level_variables(repo_files: MakeRepo) -> None:
+    assert _interface(repo_files, CLICK_SHARED_VARIABLES) == {
+        "framework": "click",
+        "description": "List rows.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "table": {"type": "string"},
+                "db": {"type": "string", "description": "Database file.", "default": "data.db"},
+                "quiet": {"type": "boolean", "default": False},
+                "as_json": {"type": "boolean", "description": "Output JSON.", "default": False},
+            },
+            "required": ["table"],
+            "additionalProperties": False,
+        },
+        "args": {
+            "table": {"position": 0},
+            "db": {"flag": "--db"},
+            "quiet": {"flag": "--quiet"},
+            "as_json": {"flag": "--json"},
+        },
+        "subcommands": {},
+        "evidence": {"file": "tool.py", "line": 16, "detail": "@click.command()"},
+    }
+
+
+def test_click_tuple_types_and_fixed_nargs(repo_files: MakeRepo) -> None:
+    source = """
+        import click
+
+        @click.command()
+        @click.option("--size", type=(int, int), default=(640, 480))
+        @click.option("--label", type=click.Tuple([str, int]))
+        @click.option("--header", type=(str, str), multiple=True)
+        @click.option("--point", nargs=2, type=float)
+        @click.argument("pair", nargs=2)
+        def draw(size, label, header, point, pair):
+            pass
+    """
+    assert _interface(repo_files, source)["parameters"]["properties"] == {
+        "size": {
+            "type": "array",
+            "items": {"type": "integer"},
+            "minItems": 2,
+            "maxItems": 2,
+            "default": [640, 480],
+        },
+        "label": {
+            "type": "array",
+            "prefixItems": [{"type": "string"}, {"type": "integer"}],
+            "minItems": 2,
+            "maxItems": 2,
+        },
+        "header": {
+            "type": "array",
+            "items": {
+                "type": "array",
+                "items": {"type": "string"},
+                "minItems": 2,
+                "maxItems": 2,
+            },
+        },
+        "point": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+        "pair": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2},
+    }
+
+
+def test_rich_markup_is_stripped_from_typer_help(repo_files: MakeRepo) -> None:
+    source = '''
+        import typer
+
+        app = typer.Typer(rich_markup_mode="rich")
+
+        @app.command()
+        def serve(
+            port: int = typer.Option(8000, help="Port to [bold #ff0000 on white]bind[/]."),
+            note: str = typer.Option("", help="Keep [y/n], [1, 2] and [Upper] as written."),
+        ):
+            """Run the app in [blue]development[/blue] mode."""
+    '''
+    interface = _interface(repo_files, source)
+
+    assert interface["description"] == "Run the app in development mode."
+    assert interface["parameters"]["properties"] == {
+        "port": {"type": "integer", "description": "Port to bind.", "default": 8000},
+        "note": {
+            "type": "string",
+            "description": "Keep [y/n], [1, 2] and [Upper] as written.",
+            "default": "",
+        },
+    }
+
+
+def test_rich_markup_is_stripped_only_for_rich_click(repo_files: MakeRepo) -> None:
+    command = '''
+        import {module} as click
+
+        @click.command()
+        @click.option("--name", help="Who to [bold]greet[/bold].")
+        def hello(name):
+            """Say [green]hello[/]."""
+    '''
+    rich = _interface(repo_files, command.format(module="rich_click"))
+    plain = _interface(repo_files, command.format(module="click"))
+
+    assert (rich["description"], rich["parameters"]["properties"]["name"]) == (
+        "Say hello.",
+        {"type": "string", "description": "Who to greet."},
+    )
+    assert (plain["description"], plain["parameters"]["properties"]["name"]) == (
+        "Say [green]hello[/].",
+        {"type": "string", "description": "Who to [bold]greet[/bold]."},
+    )

@@ -691,3 +691,157 @@ def test_split_requirement(text: str, expected: tuple[str, str] | None) -> None:
 )
 def test_python_constraint_as_pep440(constraint: str, expected: str) -> None:
     assert python_constraint(constraint) == expected
+
+
+PYPROJECT_DYNAMIC = """
+    [project]
+    name = "pkg"
+    dynamic = ["version"]
+"""
+PYPROJECT_EVIDENCE = ev("pyproject.toml", 2, 'name = "pkg"')
+SETUP_CFG_EVIDENCE = ev("setup.cfg", 2, "name = pkg")
+SETUP_PY_EVIDENCE = ev("setup.py", 3, "setup(name='pkg', version=version)")
+VERSION_MODULE = '"""Package."""\nimport os\n\nVERSION = "0.1"\n__version__: str = "1.4.2"\n'
+
+
+@pytest.mark.parametrize(
+    ("tree", "evidence"),
+    [
+        pytest.param(
+            {
+                "pyproject.toml": PYPROJECT_DYNAMIC
+                + '[tool.setuptools.dynamic]\nversion = {attr = "pkg.__version__"}\n',
+                "src/pkg/__init__.py": VERSION_MODULE,
+            },
+            PYPROJECT_EVIDENCE,
+            id="setuptools-attr-src-layout",
+        ),
+        pytest.param(
+            {
+                "pyproject.toml": PYPROJECT_DYNAMIC
+                + '[tool.setuptools.dynamic]\nversion = {file = "VERSION"}\n',
+                "VERSION": "\n1.4.2\n",
+            },
+            PYPROJECT_EVIDENCE,
+            id="setuptools-file",
+        ),
+        pytest.param(
+            {
+                "pyproject.toml": PYPROJECT_DYNAMIC
+                + '[tool.hatch.version]\npath = "pkg/__about__.py"\n',
+                "pkg/__about__.py": '__version__ = "1.4.2"\n',
+            },
+            PYPROJECT_EVIDENCE,
+            id="hatch-path",
+        ),
+        pytest.param(
+            {
+                "pyproject.toml": PYPROJECT_DYNAMIC
+                + '[tool.pdm.version]\nsource = "file"\npath = "pkg/version.py"\n',
+                "pkg/version.py": 'VERSION = "1.4.2"\n',
+            },
+            PYPROJECT_EVIDENCE,
+            id="pdm-file",
+        ),
+        pytest.param(
+            {
+                "setup.cfg": "[metadata]\nname = pkg\nversion = attr: pkg.__version__\n",
+                "pkg/__init__.py": VERSION_MODULE,
+            },
+            SETUP_CFG_EVIDENCE,
+            id="setup-cfg-attr",
+        ),
+        pytest.param(
+            {
+                "setup.cfg": "[metadata]\nname = pkg\nversion = file: pkg/VERSION.txt\n",
+                "pkg/VERSION.txt": "1.4.2\n",
+            },
+            SETUP_CFG_EVIDENCE,
+            id="setup-cfg-file",
+        ),
+        pytest.param(
+            {
+                "setup.py": "import pkg\nversion = pkg.__version__\n"
+                "setup(name='pkg', version=version)\n",
+                "pkg/__init__.py": VERSION_MODULE,
+            },
+            SETUP_PY_EVIDENCE,
+            id="setup-py-module-attribute",
+        ),
+        pytest.param(
+            {
+                "setup.py": "from pkg.about import __version__ as version\nfrom setuptools import"
+                " setup\nsetup(name='pkg', version=version)\n",
+                "pkg/about.py": VERSION_MODULE,
+            },
+            SETUP_PY_EVIDENCE,
+            id="setup-py-imported-name",
+        ),
+        pytest.param(
+            {
+                "setup.py": """
+                    about = {}; exec(open(os.path.join(here, "pkg", "__version__.py")).read(), about)
+                    version = about["__version__"]
+                    setup(name='pkg', version=version)
+                """,
+                "pkg/__version__.py": VERSION_MODULE,
+            },
+            SETUP_PY_EVIDENCE,
+            id="setup-py-about-dict",
+        ),
+        pytest.param(
+            {
+                "setup.py": """
+                    exec(open("pkg/version.py").read())
+                    version = __version__
+                    setup(name='pkg', version=version)
+                """,
+                "pkg/version.py": VERSION_MODULE,
+            },
+            SETUP_PY_EVIDENCE,
+            id="setup-py-executed-file",
+        ),
+    ],
+)
+def test_dynamic_version_is_read_from_the_code_it_names(
+    repo_files: MakeRepo, tree: dict[str, str | bytes], evidence: Evidence
+) -> None:
+    projects = scan_python_packaging(repo_files(tree)).projects
+
+    assert projects == [ProjectMeta(name="pkg", version="1.4.2", evidence=evidence)]
+
+
+def test_dynamic_version_without_a_literal_stays_unknown(repo_files: MakeRepo) -> None:
+    files = repo_files(
+        {
+            "pyproject.toml": PYPROJECT_DYNAMIC + "[tool.hatch.version]\nsource = 'vcs'\n",
+            "tools/a/setup.cfg": "[metadata]\nname = a\nversion = attr: a.__version__\n",
+            "tools/a/a/__init__.py": "from importlib.metadata import version\n"
+            "__version__ = version('a')\n",
+            "tools/b/setup.py": "import b\nsetup(name='b', version=b.get_version())\n",
+        }
+    )
+
+    assert scan_python_packaging(files).projects == [
+        ProjectMeta(name="pkg", evidence=PYPROJECT_EVIDENCE),
+        ProjectMeta(name="a", root="tools/a", evidence=ev("tools/a/setup.cfg", 2, "name = a")),
+        ProjectMeta(
+            name="b",
+            root="tools/b",
+            evidence=ev("tools/b/setup.py", 2, "setup(name='b', version=b.get_version())"),
+        ),
+    ]
+
+
+def test_static_version_wins_over_tool_configuration(repo_files: MakeRepo) -> None:
+    files = repo_files(
+        {
+            "pyproject.toml": '[project]\nname = "pkg"\nversion = "2.0"\n'
+            '[tool.hatch.version]\npath = "pkg/__about__.py"\n',
+            "pkg/__about__.py": '__version__ = "1.4.2"\n',
+        }
+    )
+
+    assert scan_python_packaging(files).projects == [
+        ProjectMeta(name="pkg", version="2.0", evidence=PYPROJECT_EVIDENCE)
+    ]
