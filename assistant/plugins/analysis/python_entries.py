@@ -21,7 +21,15 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from assistant.plugins.analysis.files import RepoFiles
-from assistant.plugins.analysis.profile import EntryPointFinding, Evidence, Findings
+from assistant.plugins.analysis.profile import EntryPointFinding, Evidence, Findings, Interface
+from assistant.plugins.analysis.signature import (
+    annotation_schema,
+    docstring_summary,
+    dotted_tail,
+    model_interface,
+    object_schema,
+    parameter_schema,
+)
 
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "langgraph.json")
 NOT_ENTRY_DIRS = frozenset({"tests", "test", "testing", "docs", "doc"})
@@ -35,7 +43,8 @@ SCRIPT_CONFIDENCE = 0.9
 EXAMPLE_CONFIDENCE = 0.5
 CREW_CLASS_CONFIDENCE = 0.6  # only the crew class is known, not what kicks it off
 COMPILED_GRAPH_CONFIDENCE = 0.7  # no langgraph.json names it
-COMPUTED_PREFIX_CONFIDENCE = 0.6  # the URL lacks a prefix only known at run time
+UNCERTAIN_APP_CONFIDENCE = 0.6  # a URL prefix only known at run time, or an app the server
+#                                may not find in the file it is given
 AUTOGPT_STARTED_CONFIDENCE = 0.8
 AUTOGPT_UNSTARTED_CONFIDENCE = 0.5
 
@@ -56,6 +65,11 @@ ROUTE_VERBS = frozenset({"get", "post", "put", "delete", "patch", "head", "optio
 ROUTE_ANY_VERB = frozenset({"route", "api_route"})  # methods=[...], GET when absent
 INCLUDE_CALLS = frozenset({"include_router", "register_blueprint"})
 PREFIX_KEYWORDS = ("prefix", "url_prefix")
+FLASK_APP_NAMES = frozenset({"app", "application"})  # what `flask --app FILE` looks for first
+FLASK_FACTORIES = frozenset({"create_app", "make_app"})  # ... and the factories it calls
+_ROUTE_DECORATOR = re.compile(
+    r"^\s*@[\w.]+\.(?:" + "|".join(sorted(ROUTE_VERBS | ROUTE_ANY_VERB)) + r")\(", re.MULTILINE
+)
 
 MCP_SERVERS = {
     "mcp.server.fastmcp.FastMCP": "fastmcp",
@@ -73,6 +87,7 @@ GRAPH_BUILDERS = frozenset(
     }
 )
 GRAPH_FACTORIES = frozenset({"langgraph.prebuilt.create_react_agent"})  # return compiled graphs
+GRAPH_INPUT_KEYWORDS = ("input_schema", "input")  # langgraph's newer and older spelling
 AUTOGPT_IMPORTS = ("autogpt", "forge", "agent_protocol")
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -119,19 +134,7 @@ class _Source:
     def imported(self) -> list[tuple[str, str, int]]:
         """Module-level imports as (local name, dotted name, line): ('FastMCP',
         'mcp.server.fastmcp.FastMCP', 1); relative ones keep their dots ('.routers.items')."""
-        found = []
-        for stmt in self.statements:
-            if isinstance(stmt, ast.Import):
-                for alias in stmt.names:
-                    local = alias.asname or alias.name.split(".")[0]
-                    found.append((local, alias.name if alias.asname else local, stmt.lineno))
-            elif isinstance(stmt, ast.ImportFrom):
-                base = "." * stmt.level + (stmt.module or "")
-                separator = "" if base.endswith(".") else "."
-                for alias in stmt.names:
-                    dotted = base + separator + alias.name
-                    found.append((alias.asname or alias.name, dotted, stmt.lineno))
-        return found
+        return _imports(self.statements)
 
     @cached_property
     def aliases(self) -> dict[str, str]:
@@ -145,17 +148,7 @@ class _Source:
     @cached_property
     def assignments(self) -> list[tuple[str, ast.expr, int]]:
         """Module-level `name = value` bindings, as (name, value, line)."""
-        found = []
-        for stmt in self.statements:
-            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
-                target = stmt.targets[0]
-            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-                target = stmt.target
-            else:
-                continue
-            if isinstance(target, ast.Name) and stmt.value is not None:
-                found.append((target.id, stmt.value, stmt.lineno))
-        return found
+        return _assignments(self.statements)
 
     @cached_property
     def bound_names(self) -> frozenset[str]:
@@ -187,12 +180,7 @@ class _Source:
     def qualified(self, node: ast.expr) -> str | None:
         """The dotted name an expression refers to, through the imports ('web.FastAPI' after
         `import fastapi as web` -> 'fastapi.FastAPI')."""
-        if isinstance(node, ast.Name):
-            return self.aliases.get(node.id, node.id)
-        if isinstance(node, ast.Attribute):
-            base = self.qualified(node.value)
-            return f"{base}.{node.attr}" if base else None
-        return None
+        return _qualified(node, self.aliases)
 
     def called(self, node: ast.expr) -> str | None:
         """The dotted name of the function a call expression calls, None if not a call."""
@@ -313,6 +301,57 @@ class _Repo:
         if source.has_relative_imports and module:
             return ["python", "-m", module], module
         return ["python", _relative(source.rel, root)], None
+
+
+def _imports(statements: Iterable[ast.stmt]) -> list[tuple[str, str, int]]:
+    """The imports among ``statements`` as (local name, dotted name, line)."""
+    found = []
+    for stmt in statements:
+        if isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                local = alias.asname or alias.name.split(".")[0]
+                found.append((local, alias.name if alias.asname else local, stmt.lineno))
+        elif isinstance(stmt, ast.ImportFrom):
+            base = "." * stmt.level + (stmt.module or "")
+            separator = "" if base.endswith(".") else "."
+            for alias in stmt.names:
+                found.append(
+                    (alias.asname or alias.name, base + separator + alias.name, stmt.lineno)
+                )
+    return found
+
+
+def _assignments(statements: Iterable[ast.stmt]) -> list[tuple[str, ast.expr, int]]:
+    """The `name = value` bindings among ``statements``, as (name, value, line)."""
+    found = []
+    for stmt in statements:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target = stmt.targets[0]
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            target = stmt.target
+        else:
+            continue
+        if isinstance(target, ast.Name) and stmt.value is not None:
+            found.append((target.id, stmt.value, stmt.lineno))
+    return found
+
+
+def _qualified(node: ast.expr, aliases: dict[str, str]) -> str | None:
+    """The dotted name an expression refers to, through imports given as ``aliases``."""
+    if isinstance(node, ast.Name):
+        return aliases.get(node.id, node.id)
+    if isinstance(node, ast.Attribute):
+        base = _qualified(node.value, aliases)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def _split_import(dotted: str) -> tuple[str, str]:
+    """An imported name's module and name, relative dots kept: '.bp' -> ('.', 'bp'),
+    'app.main.bp' -> ('app.main', 'bp'); a bare name has no module ('bp' -> ('', 'bp'))."""
+    rest = dotted.lstrip(".")
+    module, _, name = rest.rpartition(".")
+    return dotted[: len(dotted) - len(rest)] + module, name
 
 
 def _flatten(statements: Iterable[ast.stmt]) -> Iterator[ast.stmt]:
@@ -547,15 +586,21 @@ class _Include:
 
 @dataclass(frozen=True)
 class _HttpModule:
+    """The apps, routers, routes and includes of one scope: a module's top level, or the body
+    of an app factory, which also sees its module's names and imports."""
+
     source: _Source
     objects: dict[str, _HttpObject]
     routes: list[_Route]
     includes: list[_Include]
+    aliases: dict[str, str]
+    factory: FunctionNode | None = None
 
 
 class _HttpApps:
-    """FastAPI and Flask apps, one finding per route and method, following routers that an
-    app includes from its own file or from another file of the repository."""
+    """FastAPI and Flask apps (module-level or built by a Flask factory), one finding per route
+    and method, following routers that an app includes from its own file or from another file
+    of the repository, and routes that other files declare on an app or router they import."""
 
     def __init__(self, repo: _Repo):
         self.repo = repo
@@ -569,6 +614,8 @@ class _HttpApps:
             for var, found in module.objects.items():
                 if found.is_app:
                     yield from self._app_entries(module, var, found)
+            for factory, var in _flask_factories(module):
+                yield from self._app_entries(factory, var, factory.objects[var])
 
     def module(self, rel: str) -> _HttpModule | None:
         if rel not in self._modules:
@@ -583,6 +630,7 @@ class _HttpApps:
         target = self.repo.module_of(app_module.source.rel, root)
         rel = app_module.source.rel
         command = _serve_command(app.framework, rel, root, target, var) if target else None
+        located = _found_by_server(app_module, var, app)
         app_evidence = app_module.source.evidence(app.line)
         for module, route, url in self._routes(app_module, var, _Url(), set()):
             for method in route.methods:
@@ -601,61 +649,130 @@ class _HttpApps:
                     framework=app.framework,
                     description=_summary(route.function, first_line=True),
                     evidence=_unique([module.source.evidence(route.line), app_evidence]),
-                    confidence=1.0 if url.exact else COMPUTED_PREFIX_CONFIDENCE,
+                    confidence=1.0 if url.exact and located else UNCERTAIN_APP_CONFIDENCE,
                 )
 
     def _routes(
-        self, module: _HttpModule, var: str, prefix: _Url, seen: set[tuple[str, str]]
+        self, module: _HttpModule, var: str, prefix: _Url, seen: set[tuple[str, str, str]]
     ) -> Iterator[tuple[_HttpModule, _Route, _Url]]:
-        """The routes of one app or router, its own first, then those of what it includes."""
-        if (module.source.rel, var) in seen:
+        """The routes of one app or router: its own first, then those other files declare on
+        it, then those of what it includes."""
+        scope = module.factory.name if module.factory else ""
+        if (module.source.rel, scope, var) in seen:
             return
-        seen.add((module.source.rel, var))
+        seen.add((module.source.rel, scope, var))
         prefix = prefix.join(module.objects[var].prefix)
-        for route in module.routes:
-            if route.owner == var:
-                yield module, route, prefix.join(route.path)
+        attached = [] if module.factory else self._imported_routes.get((module.source.rel, var))
+        owned = [(module, route) for route in module.routes if route.owner == var]
+        for declaring, route in [*owned, *(attached or [])]:
+            yield declaring, route, prefix.join(route.path)
         for include in module.includes:
             included = self._resolve(module, include.target) if include.owner == var else None
             if included:
                 yield from self._routes(*included, prefix.join(include.prefix), seen)
 
+    @cached_property
+    def _imported_routes(self) -> dict[tuple[str, str], list[tuple[_HttpModule, _Route]]]:
+        """Routes declared on an app or router the declaring file imports (`from app.main
+        import bp`, then `@bp.route(...)`), keyed by the file and name that define it."""
+        found: dict[tuple[str, str], list[tuple[_HttpModule, _Route]]] = {}
+        for rel in self.repo.candidates("@"):
+            if not _ROUTE_DECORATOR.search(self.repo.files.text(rel) or ""):
+                continue
+            module = self.module(rel)
+            for route in module.routes if module else []:
+                where = self._owner_elsewhere(module, route) if module else None
+                if module and where:
+                    found.setdefault(where, []).append((module, route))
+        return found
+
+    def _owner_elsewhere(self, module: _HttpModule, route: _Route) -> tuple[str, str] | None:
+        """(file, name) of a route's app or router when the route's file imports it."""
+        if route.owner in module.objects or route.owner not in module.aliases:
+            return None
+        return self._import_target(module, module.aliases[route.owner])
+
     def _resolve(self, module: _HttpModule, target: ast.expr) -> tuple[_HttpModule, str] | None:
-        """The router an include names: in the same file, imported by name
+        """The router an include names: in the same scope, imported by name
         (`from .items import router`) or through its module (`items.router`)."""
         if isinstance(target, ast.Name) and target.id in module.objects:
             return module, target.id
-        dotted, _, var = (module.source.qualified(target) or "").rpartition(".")
-        rel = self.repo.module_file(module.source.rel, dotted) if dotted else None
-        other = self.module(rel) if rel else None
-        return (other, var) if other and var in other.objects else None
+        where = self._import_target(module, _qualified(target, module.aliases) or "")
+        other = self.module(where[0]) if where else None
+        return (other, where[1]) if other and where and where[1] in other.objects else None
+
+    def _import_target(self, module: _HttpModule, dotted: str) -> tuple[str, str] | None:
+        """(file, name) of an imported name when its module is a file of the repository."""
+        package, name = _split_import(dotted)
+        rel = self.repo.module_file(module.source.rel, package) if package else None
+        return (rel, name) if rel else None
 
 
 def _read_http_module(source: _Source) -> _HttpModule:
-    objects: dict[str, _HttpObject] = {}
-    for name, value, line in source.assignments:
-        called = source.called(value) or ""
-        framework = HTTP_APPS.get(called) or HTTP_ROUTERS.get(called)
-        if framework and isinstance(value, ast.Call):
-            objects[name] = _HttpObject(framework, called in HTTP_APPS, _prefix(value), line)
+    objects = _http_objects(source.assignments, source.aliases)
+    return _http_scope(source, source.statements, objects, source.aliases)
+
+
+def _http_scope(
+    source: _Source,
+    statements: list[ast.stmt],
+    objects: dict[str, _HttpObject],
+    aliases: dict[str, str],
+    factory: FunctionNode | None = None,
+) -> _HttpModule:
+    """A scope's routes and includes; a route's owner may also be an imported name, which
+    names an app or router of another file."""
+    owners = set(objects) | set(aliases)
     routes = [
         route
-        for function in source.functions
+        for function in statements
+        if isinstance(function, FunctionNode)
         for decorator in function.decorator_list
-        if (route := _route(decorator, function, objects))
+        if (route := _route(decorator, function, owners))
     ]
-    return _HttpModule(source, objects, routes, _includes(source, objects))
+    includes = _includes(statements, objects)
+    return _HttpModule(source, objects, routes, includes, aliases, factory)
 
 
-def _route(
-    decorator: ast.expr, function: FunctionNode, objects: dict[str, _HttpObject]
-) -> _Route | None:
+def _http_objects(
+    assignments: list[tuple[str, ast.expr, int]], aliases: dict[str, str]
+) -> dict[str, _HttpObject]:
+    """The apps and routers among ``assignments`` (`app = Flask(__name__)`)."""
+    objects: dict[str, _HttpObject] = {}
+    for name, value, line in assignments:
+        called = _qualified(value.func, aliases) if isinstance(value, ast.Call) else None
+        framework = HTTP_APPS.get(called or "") or HTTP_ROUTERS.get(called or "")
+        if framework and isinstance(value, ast.Call):
+            objects[name] = _HttpObject(framework, called in HTTP_APPS, _prefix(value), line)
+    return objects
+
+
+def _flask_factories(module: _HttpModule) -> Iterator[tuple[_HttpModule, str]]:
+    """Flask application factories: module-level functions that build a Flask app and return
+    it (`def create_app(): app = Flask(__name__); ...; return app`), each as the scope of its
+    body (with the imports made there) and the name of the app it returns."""
+    for function in module.source.functions:
+        body = list(_flatten(function.body))
+        aliases = {**module.aliases, **{local: dotted for local, dotted, _ in _imports(body)}}
+        built = _http_objects(_assignments(body), aliases)
+        returned = [
+            stmt.value.id
+            for stmt in body
+            if isinstance(stmt, ast.Return) and isinstance(stmt.value, ast.Name)
+        ]
+        app = next((var for var in returned if var in built and built[var].is_app), None)
+        if app and built[app].framework == "flask":
+            objects = {**module.objects, **built}
+            yield _http_scope(module.source, body, objects, aliases, function), app
+
+
+def _route(decorator: ast.expr, function: FunctionNode, owners: set[str]) -> _Route | None:
     """`@app.get("/p")`, `@bp.route("/p", methods=["POST"])` -> the route, else None."""
     found = _decorator_parts(decorator)
     if found is None:
         return None
     owner, verb, call = found
-    if owner not in objects or call is None:
+    if owner not in owners or call is None:
         return None
     path = _string(_argument(call, 0, "path", "rule"))
     if path is None:
@@ -671,9 +788,9 @@ def _route(
     return _Route(owner, path, methods, function, decorator.lineno)
 
 
-def _includes(source: _Source, objects: dict[str, _HttpObject]) -> list[_Include]:
+def _includes(statements: list[ast.stmt], objects: dict[str, _HttpObject]) -> list[_Include]:
     found = []
-    for stmt in source.statements:
+    for stmt in statements:
         call = stmt.value if isinstance(stmt, ast.Expr) else None
         if not (isinstance(call, ast.Call) and call.args):
             continue
@@ -709,7 +826,9 @@ def _serve_command(framework: str, rel: str, root: str, target: str, var: str) -
     """How the app is served on the free port Mark-1's http adapter puts in ``{port}``.
 
     Runs start in a scratch folder, not the repository, so the app is located by path: the
-    adapter turns words naming the plugin's files (``.``, ``app.py``) into absolute paths.
+    adapter turns a word into an absolute path only when the whole word names one of the
+    plugin's files (``.``, ``app.py``, ``app``), so Flask is given a bare path and finds the
+    app (or the factory) in it by itself; a package is given as its folder.
     """
     here = rel if root in (".", "") else rel.removeprefix(root.rstrip("/") + "/")
     serve = ["--host", "127.0.0.1", "--port", "{port}"]
@@ -717,9 +836,20 @@ def _serve_command(framework: str, rel: str, root: str, target: str, var: str) -
         module_file = target.replace(".", "/") + ".py"
         app_dir = here.removesuffix(module_file).rstrip("/") or "."
         return ["python", "-m", "uvicorn", "--app-dir", app_dir, f"{target}:{var}", *serve]
-    found_by_flask = var in ("app", "application")  # flask looks for these names itself
-    app = here if found_by_flask else f"{here}:{var}"
-    return ["python", "-m", "flask", "--app", app, "run", *serve]
+    is_package = posixpath.basename(here) == "__init__.py"
+    location = (_folder(here) or ".") if is_package else here
+    return ["python", "-m", "flask", "--app", location, "run", *serve]
+
+
+def _found_by_server(module: _HttpModule, var: str, app: _HttpObject) -> bool:
+    """Whether the server finds the app in the file it is given: Flask takes an `app` or
+    `application`, else the module's only Flask app, else a `create_app`/`make_app` factory."""
+    if app.framework != "flask":
+        return True
+    if module.factory:
+        return module.factory.name in FLASK_FACTORIES
+    apps = [name for name, found in module.objects.items() if found.is_app]
+    return var in FLASK_APP_NAMES or apps == [var]
 
 
 # --- MCP servers ---------------------------------------------------------------------------
@@ -936,6 +1066,7 @@ def _configured_graphs(repo: _Repo, config: str) -> Iterator[EntryPointFinding]:
             line=line if rel else config_line,
             framework="langgraph",
             description=_summary(source.tree) if source else "",
+            interface=_graph_interface(source, var) if source else None,
             evidence=evidence,
         )
 
@@ -991,9 +1122,132 @@ def _compiled_graph_entry(repo: _Repo, source: _Source, var: str, line: int) -> 
         line=line,
         framework="langgraph",
         description=_summary(source.tree),
+        interface=_graph_interface(source, var),
         evidence=[source.evidence(line)],
         confidence=COMPILED_GRAPH_CONFIDENCE,
     )
+
+
+def _graph_interface(source: _Source, var: str) -> Interface | None:
+    """What a graph is invoked with: the fields of its input state (the builder's input
+    schema, else its state), when that class is defined in the graph's own file."""
+    builder = _graph_builder(source, var)
+    if builder is None:
+        return None
+    chosen = _keyword(builder, *GRAPH_INPUT_KEYWORDS) or _argument(builder, 0, "state_schema")
+    classes = {s.name: s for s in source.statements if isinstance(s, ast.ClassDef)}
+    state = classes.get(chosen.id) if isinstance(chosen, ast.Name) else None
+    return _state_interface(source, state, classes) if state else None
+
+
+def _graph_builder(source: _Source, var: str) -> ast.Call | None:
+    """The `StateGraph(...)` call a graph comes from: the receiver of `var = b.compile()` (a
+    builder bound at module level, or built in place), or the first in a factory `def var`."""
+    bound = {name: value for name, value, _ in source.assignments}
+    value = bound.get(var)
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+        receiver = value.func.value
+        builder = bound.get(receiver.id) if isinstance(receiver, ast.Name) else receiver
+        if value.func.attr != "compile" or not isinstance(builder, ast.Call):
+            return None
+        return builder if source.called(builder) in GRAPH_BUILDERS else None
+    factory = next((f for f in source.functions if f.name == var), None)
+    if factory is None:
+        return None
+    end = factory.end_lineno or factory.lineno
+    return next(
+        (
+            call
+            for called, call in source.calls
+            if called in GRAPH_BUILDERS and factory.lineno <= call.lineno <= end
+        ),
+        None,
+    )
+
+
+def _state_interface(
+    source: _Source, state: ast.ClassDef, classes: dict[str, ast.ClassDef]
+) -> Interface | None:
+    """A state class's fields as inputs, rendered like a function's parameters: a pydantic
+    model's through its own reader; a TypedDict's or a dataclass's with those of the classes
+    it extends in the same file first. None for any other kind of class."""
+    evidence = source.evidence(state.lineno)
+    ancestry = _ancestry(state, classes, frozenset())
+    if "BaseModel" in {dotted_tail(base) for cls in ancestry for base in cls.bases}:
+        return model_interface(state, evidence)
+    is_dataclass = any(dotted_tail(_called_or_self(d)) == "dataclass" for d in state.decorator_list)
+    is_typeddict = "TypedDict" in {dotted_tail(base) for cls in ancestry for base in cls.bases}
+    if not (is_dataclass or is_typeddict):
+        return None
+    properties: dict[str, dict[str, object]] = {}
+    is_required: dict[str, bool] = {}
+    for owner in ancestry:
+        for field in _state_fields(owner):
+            name = field.target.id if isinstance(field.target, ast.Name) else ""
+            default = _dataclass_default(field.value) if is_dataclass else None
+            schema = annotation_schema(field.annotation)
+            properties[name] = parameter_schema(name, schema, default, "")
+            is_required[name] = (
+                default is None if is_dataclass else _typeddict_key_required(owner, field)
+            )
+    required = [name for name in properties if is_required[name]]
+    return Interface(
+        framework="signature",
+        description=docstring_summary(ast.get_docstring(state) or ""),
+        parameters=object_schema(properties, required),
+        evidence=evidence,
+    )
+
+
+def _ancestry(
+    cls: ast.ClassDef, classes: dict[str, ast.ClassDef], seen: frozenset[str]
+) -> list[ast.ClassDef]:
+    """The class after the classes of the same file it extends, bases first (their fields
+    come first, and the class's own fields override theirs)."""
+    found: list[ast.ClassDef] = []
+    for base in cls.bases:
+        parent = classes.get(base.id) if isinstance(base, ast.Name) else None
+        if parent and parent.name not in seen | {cls.name}:
+            found += [c for c in _ancestry(parent, classes, seen | {cls.name}) if c not in found]
+    return [*found, cls]
+
+
+def _state_fields(cls: ast.ClassDef) -> list[ast.AnnAssign]:
+    """The class's annotated fields, class variables excepted."""
+    return [
+        node
+        for node in cls.body
+        if isinstance(node, ast.AnnAssign)
+        and isinstance(node.target, ast.Name)
+        and dotted_tail(_subscripted_or_self(node.annotation)) != "ClassVar"
+    ]
+
+
+def _dataclass_default(value: ast.expr | None) -> ast.expr | None:
+    """A dataclass field's default: `= 3`, `field(default=3)`, or the factory of
+    `field(default_factory=list)` (computed: it makes the field optional, shows no value)."""
+    if isinstance(value, ast.Call) and dotted_tail(value.func) == "field":
+        return _keyword(value, "default", "default_factory")
+    return value
+
+
+def _typeddict_key_required(owner: ast.ClassDef, field: ast.AnnAssign) -> bool:
+    """`Required[...]` / `NotRequired[...]` decide; else the declaring class's `total=`."""
+    wrapper = dotted_tail(_subscripted_or_self(field.annotation))
+    if wrapper in ("Required", "NotRequired"):
+        return wrapper == "Required"
+    total = next((k.value for k in owner.keywords if k.arg == "total"), None)
+    return not (isinstance(total, ast.Constant) and total.value is False)
+
+
+def _called_or_self(node: ast.expr) -> ast.expr:
+    """`@dataclass(frozen=True)` -> `dataclass`; `@dataclass` stays."""
+    return node.func if isinstance(node, ast.Call) else node
+
+
+def _subscripted_or_self(node: ast.expr) -> ast.expr:
+    """`NotRequired[int]` -> `NotRequired`; `int` stays."""
+    return node.value if isinstance(node, ast.Subscript) else node
 
 
 def _autogpt_entries(repo: _Repo) -> Iterator[EntryPointFinding]:

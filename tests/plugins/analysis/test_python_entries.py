@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from assistant.plugins.analysis.files import RepoFiles
-from assistant.plugins.analysis.profile import EntryPointFinding, Evidence
+from assistant.plugins.analysis.profile import EntryPointFinding, Evidence, Interface
 from assistant.plugins.analysis.python_entries import scan_python_entries
 
 MakeRepo = Callable[[dict[str, str | bytes]], RepoFiles]
@@ -384,7 +384,9 @@ def test_flask_app_with_methods(entries) -> None:
             ''',
         }
     )
-    serve = ["python", "-m", "flask", "--app", "server/app.py:web", "run", "--host", "127.0.0.1"]
+    # The file alone: "server/app.py:web" is no path the adapter can make absolute, and flask
+    # finds the module's only app whatever its name.
+    serve = ["python", "-m", "flask", "--app", "server/app.py", "run", "--host", "127.0.0.1"]
     serve += ["--port", "{port}"]
     route_line = Evidence(
         file="server/app.py", line=6, detail='@web.route("/convert", methods=["POST", "put"])'
@@ -423,6 +425,193 @@ def test_flask_app_with_methods(entries) -> None:
                 app_line,
             ],
         ),
+    ]
+
+
+MICROBLOG = {
+    "requirements.txt": "flask\n",
+    "microblog.py": "from app import create_app\n\napp = create_app()\n",
+    "app/__init__.py": """
+        from flask import Flask
+
+        from config import Config
+
+
+        def create_app(config_class=Config):
+            app = Flask(__name__)
+            app.config.from_object(config_class)
+
+            from app.auth import bp as auth_bp
+            app.register_blueprint(auth_bp, url_prefix="/auth")
+
+            from app.main import bp as main_bp
+            app.register_blueprint(main_bp)
+
+            @app.route("/health")
+            def health():
+                return "ok"
+
+            return app
+    """,
+    "app/auth/__init__.py": """
+        from flask import Blueprint
+
+        bp = Blueprint("auth", __name__)
+
+        from app.auth import routes
+    """,
+    "app/auth/routes.py": '''
+        from app.auth import bp
+
+
+        @bp.route("/login", methods=["GET", "POST"])
+        def login():
+            """Sign in."""
+    ''',
+    "app/main/__init__.py": """
+        from flask import Blueprint
+
+        bp = Blueprint("main", __name__)
+
+        from . import routes
+    """,
+    "app/main/routes.py": """
+        from flask import render_template
+
+        from . import bp
+
+
+        @bp.route("/")
+        @bp.route("/index")
+        def index():
+            return render_template("index.html")
+    """,
+}
+# The package's folder: flask imports package `app` from its parent and calls `create_app()`.
+FLASK_PACKAGE = ["python", "-m", "flask", "--app", "app", "run", "--host", "127.0.0.1"]
+FLASK_PACKAGE += ["--port", "{port}"]
+
+
+def test_flask_factory_with_blueprints_declared_in_other_files(entries) -> None:
+    found = entries(MICROBLOG)
+    factory_line = Evidence(file="app/__init__.py", line=7, detail="app = Flask(__name__)")
+    login = EntryPointFinding(
+        kind="http_app",
+        name="login_get",
+        command=FLASK_PACKAGE,
+        module="app.auth.routes",
+        function="login",
+        url="/auth/login",
+        method="GET",
+        file="app/auth/routes.py",
+        line=4,
+        framework="flask",
+        description="Sign in.",
+        evidence=[
+            Evidence(
+                file="app/auth/routes.py",
+                line=4,
+                detail='@bp.route("/login", methods=["GET", "POST"])',
+            ),
+            factory_line,
+        ],
+    )
+    index = EntryPointFinding(
+        kind="http_app",
+        name="index",
+        command=FLASK_PACKAGE,
+        module="app.main.routes",
+        function="index",
+        url="/",
+        method="GET",
+        file="app/main/routes.py",
+        line=6,
+        framework="flask",
+        evidence=[
+            Evidence(file="app/main/routes.py", line=6, detail='@bp.route("/")'),
+            factory_line,
+        ],
+    )
+    assert found == [
+        EntryPointFinding(
+            kind="http_app",
+            name="health",
+            command=FLASK_PACKAGE,
+            module="app",
+            function="health",
+            url="/health",
+            method="GET",
+            file="app/__init__.py",
+            line=16,
+            framework="flask",
+            evidence=[
+                Evidence(file="app/__init__.py", line=16, detail='@app.route("/health")'),
+                factory_line,
+            ],
+        ),
+        login,
+        login.model_copy(update={"name": "login_post", "method": "POST"}),
+        index,
+        index.model_copy(
+            update={
+                "url": "/index",
+                "line": 7,
+                "evidence": [
+                    Evidence(file="app/main/routes.py", line=7, detail='@bp.route("/index")'),
+                    factory_line,
+                ],
+            }
+        ),
+    ]
+
+
+def test_flask_factory_that_flask_cannot_find_by_itself_is_less_certain(entries) -> None:
+    found = entries(
+        {
+            "web.py": """
+                import flask
+
+                def build():
+                    server = flask.Flask(__name__)
+
+                    @server.get("/ping")
+                    def ping(): ...
+
+                    return server
+
+                def not_a_factory():
+                    other = flask.Flask(__name__)
+                    other.run()
+            """,
+        }
+    )
+    serve = ["python", "-m", "flask", "--app", "web.py", "run", "--host", "127.0.0.1"]
+    serve += ["--port", "{port}"]
+    assert [(e.name, e.url, e.command, e.module, e.line, e.confidence) for e in found] == [
+        ("ping", "/ping", serve, "web", 6, 0.6)
+    ]
+
+
+def test_routes_declared_on_an_app_imported_from_its_package(entries) -> None:
+    found = entries(
+        {
+            "app/__init__.py": """
+                from flask import Flask
+
+                app = Flask(__name__)
+
+                from app import routes
+            """,
+            "app/routes.py": """
+                from app import app
+
+                @app.route("/")
+                def index(): ...
+            """,
+        }
+    )
+    assert [(e.name, e.url, e.command, e.module, e.file) for e in found] == [
+        ("index", "/", FLASK_PACKAGE, "app.routes", "app/routes.py")
     ]
 
 
@@ -765,6 +954,171 @@ def test_compiled_graph_without_langgraph_json(entries) -> None:
         confidence=0.7,
     )
     assert [(e.function, e.line) for e in found] == [("app", 6), ("direct", 7), ("react", 8)]
+
+
+def test_langgraph_typed_dict_state_is_the_graphs_input(entries) -> None:
+    found = entries(
+        {
+            "graph.py": '''
+                from typing import Annotated, TypedDict
+
+                from langgraph.graph import StateGraph, add_messages
+                from typing_extensions import NotRequired
+
+
+                class Base(TypedDict, total=False):
+                    thread: str
+
+
+                class State(Base):
+                    """What the chat agent works on."""
+
+                    messages: Annotated[list, add_messages]
+                    topic: NotRequired[str]
+                    retries: int
+
+
+                builder = StateGraph(State)
+                graph = builder.compile()
+            ''',
+        }
+    )
+    assert found[0].interface == Interface(
+        framework="signature",
+        description="What the chat agent works on.",
+        parameters={
+            "type": "object",
+            "properties": {
+                "thread": {"type": "string"},
+                "messages": {"type": "array"},
+                "topic": {"type": "string"},
+                "retries": {"type": "integer"},
+            },
+            "required": ["messages", "retries"],
+            "additionalProperties": False,
+        },
+        evidence=Evidence(file="graph.py", line=11, detail="class State(Base):"),
+    )
+
+
+def test_langgraph_input_schema_is_preferred_to_the_state(entries) -> None:
+    found = entries(
+        {
+            "langgraph.json": '{"graphs": {"research": "./agent.py:make_graph"}}',
+            "agent.py": """
+                from typing import TypedDict
+
+                from langgraph.graph import StateGraph
+
+
+                class InputState(TypedDict):
+                    question: str
+
+
+                class State(InputState):
+                    notes: list[str]
+
+
+                def make_graph(config):
+                    builder = StateGraph(State, input=InputState)
+                    return builder.compile()
+            """,
+        }
+    )
+    assert [(e.function, e.interface) for e in found] == [
+        (
+            "make_graph",
+            Interface(
+                framework="signature",
+                parameters={
+                    "type": "object",
+                    "properties": {"question": {"type": "string"}},
+                    "required": ["question"],
+                    "additionalProperties": False,
+                },
+                evidence=Evidence(file="agent.py", line=6, detail="class InputState(TypedDict):"),
+            ),
+        )
+    ]
+
+
+def test_langgraph_dataclass_state_fields_with_defaults_are_optional(entries) -> None:
+    found = entries(
+        {
+            "agent.py": """
+                from dataclasses import dataclass, field
+                from typing import ClassVar
+
+                from langgraph.graph import StateGraph
+
+
+                @dataclass(kw_only=True)
+                class State:
+                    query: str
+                    limit: int = 5
+                    sources: list[str] = field(default_factory=list)
+                    mode: str = field(default="fast")
+                    label: ClassVar[str] = "state"
+
+
+                graph = StateGraph(input_schema=State, state_schema=dict).compile()
+                unknown = StateGraph(Missing).compile()
+            """,
+        }
+    )
+    assert [(e.function, e.interface) for e in found] == [
+        (
+            "graph",
+            Interface(
+                framework="signature",
+                parameters={
+                    "type": "object",
+                    "properties": {
+                        "query": {"type": "string"},
+                        "limit": {"type": "integer", "default": 5},
+                        "sources": {"type": "array", "items": {"type": "string"}},
+                        "mode": {"type": "string", "default": "fast"},
+                    },
+                    "required": ["query"],
+                    "additionalProperties": False,
+                },
+                evidence=Evidence(file="agent.py", line=8, detail="class State:"),
+            ),
+        ),
+        ("unknown", None),
+    ]
+
+
+def test_langgraph_pydantic_state_is_read_as_a_model(entries) -> None:
+    found = entries(
+        {
+            "agent.py": """
+                from langgraph.graph import StateGraph
+                from pydantic import BaseModel, Field
+
+
+                class State(BaseModel):
+                    city: str = Field(description="Where to look.")
+                    days: int = 3
+
+
+                graph = StateGraph(State).compile()
+            """,
+        }
+    )
+    assert found[0].interface == Interface(
+        framework="signature",
+        parameters={
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "Where to look."},
+                "days": {"type": "integer", "default": 3},
+            },
+            "required": ["city"],
+            "additionalProperties": False,
+        },
+        evidence=Evidence(file="agent.py", line=5, detail="class State(BaseModel):"),
+    )
 
 
 def test_autogpt_forge_agent_started_from_its_package(entries) -> None:
