@@ -9,6 +9,7 @@ builds from a ``RepositoryProfile`` and runs them.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -53,6 +54,7 @@ class Step:
     argv: tuple[str, ...]
     cwd: Path
     offline_first: bool = False  # uv: try with its cache alone before asking the index
+    meanwhile: bool = False  # a fetch no build step needs: it runs while the builds do
 
     def display(self) -> str:
         return " ".join(self.argv)
@@ -154,7 +156,8 @@ class PythonPlan:
         fetch = []
         if self.remote:
             argv = ("uv", "pip", "install", "--compile-bytecode", *self.remote)
-            fetch.append(Step(argv, ws.folder, offline_first=True))
+            # The project is built --no-deps: its build needs only the backend, not these.
+            fetch.append(Step(argv, ws.folder, offline_first=True, meanwhile=True))
         if self.project_file and self.build_requires:
             argv = ("uv", "pip", "install", "--target", str(ws.scratch), *self.build_requires)
             fetch.append(Step(argv, ws.folder, offline_first=True))
@@ -415,9 +418,27 @@ async def run_builds(builds: list[Build], ws: Workspace, progress: Progress) -> 
             )
         else:
             ready.append(build)
+    meanwhile = []
+    for build, step in ((b, s) for b in ready for s in b.fetch if s.meanwhile):
+        progress(f"fetching for {build.marker}: {step.display()}")
+        meanwhile.append(asyncio.ensure_future(_run_fetch_step(step, build, ws)))
+    try:
+        await _fetch_then_build(ready, ws, progress, outcome)
+        await asyncio.gather(*meanwhile)
+    finally:
+        for task in meanwhile:
+            task.cancel()
+        await asyncio.gather(*meanwhile, return_exceptions=True)
+    outcome.notes = list(dict.fromkeys(outcome.notes))
+    return outcome
+
+
+async def _fetch_then_build(
+    ready: list[Build], ws: Workspace, progress: Progress, outcome: BuildOutcome
+) -> None:
     try:
         for build in ready:
-            for step in build.fetch:
+            for step in (s for s in build.fetch if not s.meanwhile):
                 progress(f"fetching for {build.marker}: {step.display()}")
                 await _run_fetch_step(step, build, ws)
     finally:
@@ -428,8 +449,6 @@ async def run_builds(builds: list[Build], ws: Workspace, progress: Progress) -> 
             progress(f"building {build.marker} (offline, confined): {step.display()}")
             outcome.notes += await _run_confined_step(step, build, ws)
             outcome.built.append(f"{build.marker}: {step.display()}")
-    outcome.notes = list(dict.fromkeys(outcome.notes))
-    return outcome
 
 
 async def _run_fetch_step(step: Step, build: Build, ws: Workspace) -> None:
