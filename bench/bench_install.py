@@ -32,8 +32,8 @@ Fairness notes, printed with the results:
 * everything uses the interpreter running this script.
 
 For Mark-1, each run's stderr progress lines are time-stamped as they arrive, which splits the
-install into phases (start-up, clone, ``uv venv``, ``uv pip install``, validation and registry)
-without touching Mark-1's code. A last table times the building blocks on their own.
+install into phases (start-up, clone and ``uv venv``, analysis, fetching packages, the confined
+build, validation, the capability checks, registry) without touching Mark-1's code. A last table times the building blocks on their own.
 """
 
 from __future__ import annotations
@@ -115,10 +115,12 @@ entry_points:
 # Mark-1's progress lines (stderr, one per stage when not on a terminal) and the phase each
 # one starts. The phase before the first line is start-up.
 MARK1_STAGES = (
-    ("fetching", "clone + read manifest"),
-    ("creating the Python environment", "uv venv"),
-    ("installing Python dependencies", "uv pip install --compile-bytecode"),
-    ("validating entry points", "validate + register in SQLite"),
+    ("fetching for", "fetch packages (network, no repo code)"),
+    ("fetching", "clone + uv venv"),
+    ("analysing the repository", "analyse the repository"),
+    ("building", "build the project (offline, confined)"),
+    ("validating entry points", "validate entry points"),
+    ("checking", "check each capability (--help)"),
     ("registered", "print result + exit"),
 )
 STARTUP = "start-up (imports, settings, open DB)"
@@ -313,7 +315,8 @@ def mark1_phases(runs: list[Run]) -> dict[str, float]:
             text = line.removeprefix("... ")
             for prefix, phase in MARK1_STAGES:
                 if text.startswith(prefix):
-                    marks.append((stamp, phase))
+                    if phase != marks[-1][1]:  # several lines of one phase: one span
+                        marks.append((stamp, phase))
                     break
         marks.append((run.seconds, ""))
         for (begin, phase), (end, _) in zip(marks, marks[1:], strict=False):
