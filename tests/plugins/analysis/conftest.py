@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 
 from assistant.plugins.analysis.files import RepoFiles
 
-Tree = dict[str, str | bytes]
+Tree = Mapping[str, str | bytes]
 
 
 def write_tree(root: Path, tree: Tree) -> Path:
