@@ -242,7 +242,6 @@ class Installer:
                     f"{source.display} has no folder '{inner}' at {checkout.commit[:12]}",
                     hint="check the #subdirectory= part, and that the folder is committed",
                 )
-            manifest_file = find_manifest(plugin_root)
             self.progress("analysing the repository")
             display = f"{source.display}@{checkout.commit[:12]}"
             analysis = await asyncio.to_thread(
@@ -263,8 +262,8 @@ class Installer:
             await self._check_name(manifest, source, expect, force)
             if self.approve is not None:
                 self.approve(analysis)
-            if manifest_file is None:
-                manifest_file = write_manifest(analysis, folder)
+            found = analysis.profile.manifest_file  # the author's, else the proposal written
+            manifest_file = plugin_root / found if found else write_manifest(analysis, folder)
             new = PluginVersion(
                 name=manifest.name,
                 source=source.display,

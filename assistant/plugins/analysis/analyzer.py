@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
+from assistant import paths
 from assistant.plugins.analysis import formats
 from assistant.plugins.analysis.cli_static import cli_interface
 from assistant.plugins.analysis.containers import scan_containers
@@ -28,7 +29,6 @@ from assistant.plugins.analysis.profile import (
     Evidence,
     Findings,
     Inferred,
-    Interface,
     ProjectMeta,
     RepositoryProfile,
     Verdict,
@@ -40,7 +40,7 @@ from assistant.plugins.analysis.python_packaging import scan_python_packaging
 from assistant.plugins.analysis.resources import detect_resources
 from assistant.plugins.analysis.risks import detect_risks
 from assistant.plugins.analysis.services import detect_services
-from assistant.plugins.analysis.signature import function_interface, model_interface
+from assistant.plugins.analysis.signature import function_interface, route_interface
 
 SCANNERS = (
     scan_python_packaging,
@@ -64,13 +64,8 @@ CALLABLE_KINDS = ("python_function", "http_app", "agent")
 # A file that one of these describes also has a `__main__` block; the script finding is the
 # same program seen from a weaker angle.
 STRONGER_THAN_SCRIPT = ("console_script", "mcp_server", "http_app", "agent")
-INJECTED = re.compile(
-    r"\b(Depends|Security)\(|^(Request|Response|BackgroundTasks|WebSocket|Session)$"
-    r"|Dep$|^Session\w*Dep$|CurrentUser"
-)
 LAUNCHERS = ("console_script", "python_module", "python_script")
 C_SOURCES = (".c", ".cc", ".cpp")
-MANIFEST_NAMES = ("mark1.plugin.yml", "mark1.plugin.yaml")
 DOC_LANGUAGES = frozenset({"markdown", "restructuredtext"})
 _README = re.compile(r"^readme(\.(md|rst|txt))?$", re.IGNORECASE)
 
@@ -120,7 +115,7 @@ def _analyze(
     found.entry_points = [_with_interface(files, e) for e in entries]
     found.entry_points = [formats.with_formats(files, e) for e in found.entry_points]
     languages = files.languages()
-    manifest_file = next((p for p in files.paths if p in MANIFEST_NAMES), None)
+    manifest_file = next((n for n in paths.MANIFEST_NAMES if files.exists(n)), None)
     return RepositoryProfile(
         **found.model_dump(),
         source=source or str(root),
@@ -190,14 +185,14 @@ def _with_interface(files: RepoFiles, entry: EntryPointFinding) -> EntryPointFin
     if entry.kind in CLI_KINDS:
         interface = cli_interface(files, entry.file, entry.function)
     elif entry.kind in CALLABLE_KINDS and entry.function:
-        node = _function_def(files, entry.file, entry.function)
-        model = _body_model(files, entry.file, node) if entry.framework == "fastapi" else None
-        if model is not None:
-            interface = model_interface(model, Evidence(file=entry.file, line=model.lineno))
-        elif node is not None:
-            interface = function_interface(node, Evidence(file=entry.file, line=node.lineno))
+        tree = files.python(entry.file)
+        node = _function_def(tree, entry.function) if tree else None
+        if tree is not None and node is not None:
+            evidence = Evidence(file=entry.file, line=node.lineno)
             if entry.framework == "fastapi":
-                interface = _without_injected(interface, node)
+                interface = route_interface(node, evidence, tree)
+            else:
+                interface = function_interface(node, evidence)
     if interface is None:
         return entry
     return entry.model_copy(
@@ -209,58 +204,10 @@ def _with_interface(files: RepoFiles, entry: EntryPointFinding) -> EntryPointFin
     )
 
 
-def _function_def(
-    files: RepoFiles, rel: str, name: str
-) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    tree = files.python(rel)
-    if tree is None:
-        return None
+def _function_def(tree: ast.Module, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
             return node
-    return None
-
-
-def _without_injected(
-    interface: Interface, route: ast.FunctionDef | ast.AsyncFunctionDef
-) -> Interface:
-    """A FastAPI route's parameters minus what FastAPI injects (``Depends(...)``, a
-    Request, a database session): the caller never sends those."""
-    injected = set()
-    args = route.args
-    defaults = [None] * (len(args.args) - len(args.defaults)) + list(args.defaults)
-    pairs = [
-        *zip(args.args, defaults, strict=True),
-        *zip(args.kwonlyargs, args.kw_defaults, strict=True),
-    ]
-    for arg, default in pairs:
-        texts = [ast.unparse(x) for x in (arg.annotation, default) if x is not None]
-        if any(INJECTED.search(text) for text in texts):
-            injected.add(arg.arg)
-    if not injected:
-        return interface
-    schema = dict(interface.parameters)
-    schema["properties"] = {
-        k: v for k, v in (schema.get("properties") or {}).items() if k not in injected
-    }
-    if "required" in schema:
-        schema["required"] = [r for r in schema["required"] if r not in injected]
-    return interface.model_copy(update={"parameters": schema})
-
-
-def _body_model(
-    files: RepoFiles, rel: str, route: ast.FunctionDef | ast.AsyncFunctionDef | None
-) -> ast.ClassDef | None:
-    """The pydantic model a FastAPI route takes as its only parameter (its JSON body), when
-    the model is defined in the same file."""
-    if route is None or len(route.args.args) != 1 or route.args.args[0].annotation is None:
-        return None
-    wanted = ast.unparse(route.args.args[0].annotation)
-    tree = files.python(rel)
-    for node in tree.body if tree else []:
-        if isinstance(node, ast.ClassDef) and node.name == wanted:
-            bases = {ast.unparse(b).rsplit(".", 1)[-1] for b in node.bases}
-            return node if "BaseModel" in bases else None
     return None
 
 

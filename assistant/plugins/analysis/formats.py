@@ -13,6 +13,7 @@ import re
 
 from assistant.plugins.analysis.files import RepoFiles
 from assistant.plugins.analysis.profile import EntryPointFinding, Evidence
+from assistant.plugins.analysis.signature import dotted_tail
 
 KNOWN = (
     "csv", "tsv", "json", "jsonl", "xml", "yaml", "yml", "toml", "txt", "md", "html", "pdf",
@@ -87,7 +88,7 @@ def _from_code(
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        name = _call_name(node)
+        name = dotted_tail(node.func)
         if name in READERS:
             _note(reads, READERS[name], rel, node, f"reads {READERS[name]}: {name}()")
         elif name in WRITERS:
@@ -129,13 +130,6 @@ def _string_args(node: ast.Call) -> list[str]:
         for part in ast.walk(value)
         if isinstance(part, ast.Constant) and isinstance(part.value, str)
     ]
-
-
-def _call_name(node: ast.Call) -> str:
-    func = node.func
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return func.id if isinstance(func, ast.Name) else ""
 
 
 def _note(into: dict[str, Evidence], fmt: str, rel: str, node: ast.AST, detail: str) -> None:

@@ -16,6 +16,11 @@ from typing import Any
 
 from assistant.plugins.analysis.profile import Evidence, Interface
 
+# What FastAPI fills in itself: dependencies, the request and friends, typed sessions.
+INJECTED = re.compile(
+    r"\b(Depends|Security)\(|^(Request|Response|BackgroundTasks|WebSocket|Session)$"
+    r"|Dep$|^Session\w*Dep$|CurrentUser"
+)
 NOT_LITERAL = object()  # a default that is computed, so no value can be shown for it
 
 PATH_NAMES = frozenset(
@@ -74,6 +79,42 @@ def function_interface(
         parameters=object_schema(properties, required),
         evidence=evidence,
     )
+
+
+def route_interface(
+    route: ast.FunctionDef | ast.AsyncFunctionDef,
+    evidence: Evidence | None = None,
+    module: ast.Module | None = None,
+) -> Interface:
+    """A FastAPI route's inputs. What FastAPI injects (``Depends(...)``, a Request, a
+    database session) is no input: the caller never sends it. A route whose one remaining
+    parameter is a pydantic model of ``module`` reads its JSON body as that model, so the
+    inputs are the model's fields."""
+    injected = {
+        arg.arg
+        for arg, default in parameters_with_defaults(route.args)
+        if any(INJECTED.search(ast.unparse(x)) for x in (arg.annotation, default) if x)
+    }
+    inputs = [a for a, _ in parameters_with_defaults(route.args) if a.arg not in injected]
+    model = _body_model(module, inputs[0]) if module and len(inputs) == 1 else None
+    if model is not None:
+        where = evidence.model_copy(update={"line": model.lineno}) if evidence else None
+        return model_interface(model, where)
+    interface = function_interface(route, evidence)
+    schema = dict(interface.parameters)
+    schema["properties"] = {k: v for k, v in schema["properties"].items() if k not in injected}
+    if "required" in schema:
+        schema["required"] = [r for r in schema["required"] if r not in injected]
+    return interface.model_copy(update={"parameters": schema})
+
+
+def _body_model(module: ast.Module, parameter: ast.arg) -> ast.ClassDef | None:
+    """The pydantic model, defined in ``module``, that ``parameter`` is annotated with."""
+    wanted = dotted_tail(parameter.annotation) if parameter.annotation else ""
+    for node in module.body:
+        if isinstance(node, ast.ClassDef) and node.name == wanted:
+            return node if "BaseModel" in {dotted_tail(b) for b in node.bases} else None
+    return None
 
 
 def model_interface(model: ast.ClassDef, evidence: Evidence | None = None) -> Interface:
