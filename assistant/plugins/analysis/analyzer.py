@@ -22,7 +22,7 @@ from assistant.plugins.analysis.cli_static import cli_interface
 from assistant.plugins.analysis.containers import scan_containers
 from assistant.plugins.analysis.env_vars import scan_env_vars
 from assistant.plugins.analysis.files import RepoFiles
-from assistant.plugins.analysis.native import scan_native
+from assistant.plugins.analysis.native import merge_findings, scan_native
 from assistant.plugins.analysis.node import scan_node
 from assistant.plugins.analysis.profile import (
     EntryPointFinding,
@@ -47,8 +47,8 @@ SCANNERS = (
     scan_python_entries,
     scan_node,
     scan_native,
+    scan_env_vars,  # before containers: what the code requires wins over a compose default
     scan_containers,
-    scan_env_vars,
 )
 # A Python project with one of these is a program; without, its public functions are its API.
 PYTHON_PROGRAMS = (
@@ -106,9 +106,10 @@ def _analyze(
     for scanner in SCANNERS:
         _extend(found, scanner(files))
     found.hidden_dependencies = hidden_dependencies(files, found.dependencies)
-    found.services = detect_services(files, found.dependencies, found.env_vars)
+    found.services += detect_services(files, found.dependencies, found.env_vars)
     _extend(found, detect_resources(files, found.dependencies))
     found.risks += detect_risks(files)
+    found = merge_findings([found])  # one env var, service, toolchain per name
     entries = [_as_built_program(files, e) for e in _without_duplicates(found.entry_points)]
     if not any(e.kind in PYTHON_PROGRAMS for e in entries):
         entries += library_functions(files)  # a library whose modules have demo main blocks

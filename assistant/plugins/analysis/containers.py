@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from assistant.plugins.analysis.files import RepoFiles
+from assistant.plugins.analysis.files import RepoFiles, split_lines
 from assistant.plugins.analysis.native import (
     MAX_DETAIL,
     base_name,
@@ -554,7 +554,7 @@ def _doc_commands(text: str) -> Iterator[Snippet]:
     spans, and command lines outside fences."""
     fenced: list[tuple[int, str]] = []
     in_fence = False
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(split_lines(text), 1):
         if FENCE.match(line):
             if in_fence:
                 yield from _continued(fenced)

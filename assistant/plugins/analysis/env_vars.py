@@ -72,7 +72,12 @@ def shebang_language(first_line: str) -> str | None:
 
 
 def runtime_sources(files: RepoFiles) -> list[tuple[str, str]]:
-    """``(path, language)`` of the code that runs when the plugin runs, in path order."""
+    """``(path, language)`` of the code that runs when the plugin runs, in path order
+    (worked out once per repository: four scanners ask)."""
+    return files.derived(_runtime_sources)
+
+
+def _runtime_sources(files: RepoFiles) -> list[tuple[str, str]]:
     found = []
     for path in files.paths:
         language = source_language(files, path) if is_runtime_path(path) else None

@@ -13,9 +13,12 @@ import codecs
 import os
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 SKIP_DIRS = frozenset(
     {
@@ -43,6 +46,8 @@ class RepoFiles:
         self.root = root.resolve()
         self._text: dict[str, str | None] = {}
         self._ast: dict[str, ast.Module | None] = {}
+        self._lines: dict[str, list[str]] = {}
+        self._derived: dict[Callable[[RepoFiles], Any], Any] = {}
 
     @cached_property
     def paths(self) -> list[str]:
@@ -54,6 +59,14 @@ class RepoFiles:
             prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
             found += [prefix + n for n in names]
         return sorted(found)
+
+    def derived(self, compute: Callable[[RepoFiles], T]) -> T:
+        """``compute(self)``, computed once: what several scanners derive from the same files
+        (which of them are run-time code, say) is worked out for the first that asks."""
+        if compute not in self._derived:
+            self._derived[compute] = compute(self)
+        result: T = self._derived[compute]
+        return result
 
     def exists(self, rel: str) -> bool:
         return rel in self._path_set
@@ -80,9 +93,9 @@ class RepoFiles:
     def lines(self, rel: str) -> list[str]:
         """The file's lines, numbered as ``ast`` numbers them (only CR/LF end a line; form
         feeds and other Unicode separators, which ``str.splitlines`` also breaks at, do not)."""
-        text = self.text(rel) or ""
-        parts = _LINE_END.split(text) if "\r" in text else text.split("\n")
-        return parts[:-1] if parts and parts[-1] == "" else parts
+        if rel not in self._lines:
+            self._lines[rel] = split_lines(self.text(rel) or "")
+        return self._lines[rel]
 
     def python(self, rel: str) -> ast.Module | None:
         """The parsed module, or None when it is not valid Python 3 (then it is skipped)."""
@@ -120,6 +133,13 @@ class RepoFiles:
         except OSError:
             return None
         return decode(data)
+
+
+def split_lines(text: str) -> list[str]:
+    """``text``'s lines numbered as ``ast`` numbers them: only CR/LF end a line (form feeds
+    and the Unicode separators that ``str.splitlines`` also breaks at do not)."""
+    parts = _LINE_END.split(text) if "\r" in text else text.split("\n")
+    return parts[:-1] if parts and parts[-1] == "" else parts
 
 
 class MentionedLines:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
-from assistant.plugins.analysis.files import RepoFiles
+from assistant.plugins.analysis.files import RepoFiles, split_lines
 from assistant.plugins.analysis.profile import (
     Dependency,
     EntryPointFinding,
@@ -392,7 +392,7 @@ def _rust_bin(
     evidence = [declared] if declared else []
     if main_line:
         evidence.append(evidence_at(source, files.lines(source), main_line))
-    described = _comment_block(text.splitlines(), "//!")
+    described = _comment_block(split_lines(text), "//!")
     return EntryPointFinding(
         kind="rust_bin",
         name=name,
@@ -519,7 +519,7 @@ def _go_main(
     if main_file is None:
         return None
     text = files.text(main_file) or ""
-    lines = text.splitlines()
+    lines = split_lines(text)
     root = _go_module_root(folder, module_paths)
     name = _go_binary_name(folder, root, module_paths) or files.root.name
     main_line = _line_matching(text, GO_FUNC_MAIN)
@@ -729,7 +729,7 @@ def _makefile(files: RepoFiles, path: str) -> Findings:
     """Targets a person would run by name, the make toolchain, a C compiler when the recipes
     compile C, and a "build with make" note when a recipe writes an output (``-o``)."""
     text = files.text(path) or ""
-    lines = text.splitlines()
+    lines = split_lines(text)
     root = folder_of(path)
     found = Findings(
         entry_points=list(_make_targets(path, lines)),

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
-from assistant.plugins.analysis.files import RepoFiles
+from assistant.plugins.analysis.files import RepoFiles, split_lines
 from assistant.plugins.analysis.profile import EntryPointFinding, Evidence, Findings, Interface
 from assistant.plugins.analysis.signature import (
     annotation_schema,
@@ -121,7 +121,7 @@ class _Source:
 
     @cached_property
     def lines(self) -> list[str]:
-        return self.text.splitlines()
+        return split_lines(self.text)
 
     @cached_property
     def statements(self) -> list[ast.stmt]:
@@ -1042,7 +1042,7 @@ def _configured_graphs(repo: _Repo, config: str) -> Iterator[EntryPointFinding]:
     except ValueError:
         return
     graphs = data.get("graphs") if isinstance(data, dict) else None
-    lines = text.splitlines()
+    lines = split_lines(text)
     root = repo.root_of(config)
     for name, spec in graphs.items() if isinstance(graphs, dict) else ():
         target = spec.get("path") if isinstance(spec, dict) else spec

@@ -187,3 +187,28 @@ def test_a_cuda_file_type_is_not_a_gpu(repo_files: Make) -> None:
     """ripgrep: the file-type table entry `&["cuda"]` was read as a GPU requirement."""
     files = repo_files({"src/types.rs": 'pub const TYPES: &[&str] = &["cuda", "c"];\n'})
     assert analyze(files.root).resources == []
+
+
+def test_compose_and_code_findings_merge_into_one_per_name(repo_files: Make) -> None:
+    """A compose file's services used to be replaced by the code's, and a variable set in
+    compose and required by the code appeared twice, disagreeing."""
+    files = repo_files(
+        {
+            "docker-compose.yml": """
+                services:
+                  cache:
+                    image: valkey/valkey:7
+                  app:
+                    build: .
+                    environment:
+                      DATABASE_URL: postgres://app:pw@db/app
+            """,
+            "app.py": "import os\n\nimport psycopg2\n\npsycopg2.connect(os.environ['DATABASE_URL'])\n",
+            "requirements.txt": "psycopg2\n",
+        }
+    )
+    profile = analyze(files.root)
+    assert [v.name for v in profile.env_vars] == ["DATABASE_URL"]
+    assert profile.env_vars[0].required is True
+    assert len(profile.env_vars[0].evidence) == 2
+    assert sorted(s.name for s in profile.services) == ["postgresql", "redis"]
