@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from adapters.sandbox import run_confined
 from adapters.subprocess_cli import (
     PROGRESS_PREFIX,
     collect_produced,
+    ended,
     parse_progress,
     plugin_environment,
     settle,
@@ -315,7 +315,7 @@ class PythonFunctionAdapter(AdapterBase):
                 result.status = "failed"
                 result.error = (
                     f"{module}.{function} returned, then the Python process "
-                    f"{_ended(done.exit_code)}" + _detail(done.stderr)
+                    f"{ended(done.exit_code)}" + _detail(done.stderr)
                 )
             else:
                 collect_produced(spec, inputs, context.workdir, result)
@@ -358,17 +358,8 @@ def _raised(reply: dict[str, Any], module: str, function: str) -> str:
 
 def _crash(done: ProcessOutcome, module: str, function: str) -> str:
     """Why there is no reply: the interpreter died or exited before the function returned."""
-    how = "exited" if done.exit_code == 0 else _ended(done.exit_code)
+    how = "exited" if done.exit_code == 0 else ended(done.exit_code)
     return f"the Python process {how} before {module}.{function} returned" + _detail(done.stderr)
-
-
-def _ended(code: int | None) -> str:
-    if code is not None and code < 0:
-        try:
-            return f"was killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"was killed by signal {-code}"
-    return f"exited with status {code}"
 
 
 def _detail(stderr: str) -> str:

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import string
 from pathlib import Path
 from typing import Any
@@ -204,6 +205,16 @@ def fill_template(template: str, inputs: dict[str, Any]) -> str | None:
         return None
     values = {name: glob.escape(str(inputs[name])) for name in names}  # a value is no pattern
     return template.format_map(values) or None
+
+
+def ended(code: int | None) -> str:
+    """How a process ended, in words: "exited with status 2", "was killed by SIGKILL"."""
+    if code is not None and code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with status {code}"
 
 
 def last_line(stderr: str) -> str:

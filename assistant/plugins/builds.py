@@ -222,6 +222,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return {}
 
 
+def python_project_file(source: Path) -> str | None:
+    """The file that makes ``source`` an installable Python project, if any."""
+    return _python_project_file(source, _read_toml(source / "pyproject.toml"))
+
+
 def _python_project_file(source: Path, pyproject: dict[str, Any]) -> str | None:
     """The file that makes the root an installable Python project; a pyproject.toml that
     only configures tools (ruff, black) does not."""

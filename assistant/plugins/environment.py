@@ -36,6 +36,7 @@ the manifest's packages, requirements.txt and the project in one ``uv pip instal
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import re
 import shutil
@@ -56,13 +57,13 @@ from assistant.plugins.builds import (
     Workspace,
     plan_builds,
     plan_python,
+    python_project_file,
     raise_for_failure,
     run_builds,
 )
 from assistant.plugins.manifest import Manifest
 
 Progress = Callable[[str], None]
-_PYTHON_PROJECT = ("pyproject.toml", "setup.py", "setup.cfg")
 _TOOLCHAINS = {  # built from an analysis; without one they are only reported
     "Cargo.toml": ("cargo", "a Rust crate: build it with cargo"),
     "go.mod": ("go", "a Go module: build it with go build"),
@@ -305,6 +306,7 @@ def _path_pythons() -> list[str]:
     return sorted(found.values(), key=lambda p: -int(Path(p).name.split(".")[1]))
 
 
+@functools.lru_cache(maxsize=32)  # the install checks, then provisioning chooses again
 def _probe(interpreter: str) -> str | None:
     """The interpreter's version, or None when it does not run."""
     try:
@@ -351,7 +353,7 @@ def _python_targets(source: Path, manifest: Manifest, editable: bool) -> list[st
     requirements = source / "requirements.txt"
     if requirements.is_file():
         targets += ["-r", str(requirements)]
-    if any((source / name).is_file() for name in _PYTHON_PROJECT):
+    if python_project_file(source):  # not a pyproject.toml that only configures tools
         targets += ["-e", str(source)] if editable else [str(source)]
     return targets
 

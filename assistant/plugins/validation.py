@@ -28,7 +28,7 @@ from adapters.http_service import HttpAdapter, ServiceFailed
 from adapters.process import ProcessOutcome
 from adapters.python_function import interpreter
 from adapters.sandbox import run_confined
-from adapters.subprocess_cli import last_line, plugin_environment, resolve_command
+from adapters.subprocess_cli import ended, last_line, plugin_environment, resolve_command
 from assistant.config import Settings
 from assistant.plugins.manifest import Capability, EntryPoint
 from assistant.plugins.registry import PluginVersion
@@ -242,7 +242,7 @@ class _Prober:
             note = f"`{shown}` exited {done.exit_code} but printed its usage"
             return CapabilityCheck(spec.name, "ok", reason=note, help_text=help_text)
         output = done.stderr or done.stdout
-        reason = f"`{shown}` {_ended(done.exit_code)}{last_line(output)}"
+        reason = f"`{shown}` {ended(done.exit_code)}{last_line(output)}"
         return _failed(spec, reason, _next_step(output, done.exit_code, spec.source_dir, shown))
 
     async def check_import(self, spec: CapabilitySpec, context: RunContext) -> CapabilityCheck:
@@ -367,12 +367,6 @@ def _stopped_early(done: ProcessOutcome, shown: str, timeout: float) -> tuple[st
             f"make `{shown}` print its usage and exit",
         )
     return None
-
-
-def _ended(exit_code: int | None) -> str:
-    if exit_code is not None and exit_code < 0:
-        return f"was killed by signal {-exit_code}"
-    return f"exited {exit_code}"
 
 
 def _next_step(

@@ -9,7 +9,11 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from adapters import mcp_client
 from assistant import paths
 from assistant.config import load_settings
 from assistant.plugins import registry
@@ -149,7 +153,7 @@ async def test_one_broken_capability_makes_the_plugin_degraded(
     assert report.checks[1] == CapabilityCheck(
         "plot",
         "failed",
-        reason=f"`python plot.py --help` exited 1: {traceback_end}",
+        reason=f"`python plot.py --help` exited with status 1: {traceback_end}",
         next_step="declare the package that provides 'plotlib_not_installed' in the plugin's "
         "dependencies (requirements.txt, pyproject.toml or dependencies.packages in "
         "mark1.plugin.yml), then reinstall",
@@ -180,7 +184,7 @@ async def test_a_script_that_lost_its_executable_bit(tmp_path: Path, cli: Cli) -
         CapabilityCheck(
             "go",
             "failed",
-            reason=f"`bin/go --help` exited 1: bwrap: execvp {folder}/bin/go: Permission denied",
+            reason=f"`bin/go --help` exited with status 1: bwrap: execvp {folder}/bin/go: Permission denied",
             next_step=step,
         ),
     )
@@ -230,7 +234,7 @@ async def test_all_capabilities_broken_fails_with_a_reason_each(
         CapabilityCheck(
             "launch",
             "failed",
-            reason=f"`sh run.sh --help` exited 127: {not_found}",
+            reason=f"`sh run.sh --help` exited with status 127: {not_found}",
             next_step="the console script was not installed: check [project.scripts] in "
             "pyproject.toml",
         ),
@@ -309,10 +313,22 @@ dependencies:
 
 
 async def test_mcp_tools_are_listed_once_and_must_exist(
-    make_repo: Callable[..., Repo], cli: Cli
+    make_repo: Callable[..., Repo], cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Two capabilities of one server: the real server is asked once (counted by a wrapper
+    around the real list_tools), and a tool it lacks fails its capability."""
     repo = make_repo("calc", {"mark1.plugin.yml": MCP_MANIFEST, "server.py": MCP_SERVER})
-    report, _ = await validate(await install(cli, repo))
+    record = await install(cli, repo)
+    asked: list[object] = []
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        asked.append(args)
+        return await real_list_tools(*args, **kwargs)
+
+    real_list_tools = mcp_client.list_tools
+    monkeypatch.setattr(mcp_client, "list_tools", counted)
+    report, _ = await validate(record)
+    assert len(asked) == 1
     assert report.checks == (
         CapabilityCheck("add", "ok"),
         CapabilityCheck(
@@ -464,7 +480,7 @@ async def test_commands_waiting_for_input_do_not_hang_validation(tmp_path: Path,
     assert ask == CapabilityCheck(
         "ask",
         "failed",
-        reason="`python ask.py --help` exited 1: EOFError: EOF when reading a line",
+        reason="`python ask.py --help` exited with status 1: EOFError: EOF when reading a line",
         next_step=f"run `python ask.py --help` in {folder} to see the whole error",
     )
     assert wait == replace(
