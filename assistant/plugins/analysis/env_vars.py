@@ -18,7 +18,12 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from assistant.plugins.analysis.files import MentionedLines, RepoFiles
+from assistant.plugins.analysis.files import (
+    MentionedLines,
+    RepoFiles,
+    interpreter_language,
+    shebang_program,
+)
 from assistant.plugins.analysis.profile import EnvVarFinding, Evidence, Findings
 from assistant.plugins.manifest import is_secret_name
 
@@ -30,7 +35,6 @@ SUFFIX_LANGUAGES = {
     ".jsx": "javascript", ".ts": "typescript", ".tsx": "typescript", ".mts": "typescript",
     ".cts": "typescript", ".go": "go", ".rs": "rust", ".sh": "shell", ".bash": "shell",
 }  # fmt: skip
-SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh"})
 COMMENT_PREFIXES = {
     "python": "#", "shell": "#", "config": "#", "javascript": "//", "typescript": "//",
     "go": "//", "rust": "//",
@@ -59,16 +63,11 @@ def source_language(files: RepoFiles, path: str) -> str | None:
 
 
 def shebang_language(first_line: str) -> str | None:
-    """``#!/usr/bin/env python3`` -> python, ``#!/bin/bash -e`` -> shell, ``node`` -> javascript."""
-    if not first_line.startswith("#!"):
-        return None
-    words = first_line.rsplit("/", 1)[-1].split()
-    program = words[1] if words[:1] == ["env"] and len(words) > 1 else (words or [""])[0]
-    if program.startswith("python"):
-        return "python"
-    if program in {"node", "nodejs"}:
-        return "javascript"
-    return "shell" if program in SHELLS else None
+    """``#!/usr/bin/env python3`` -> python, ``#!/bin/bash -e`` -> shell, ``node`` -> javascript;
+    None for what these scanners do not read (and for a line that is no shebang)."""
+    program = shebang_program(first_line)
+    language = interpreter_language(program) if program else None
+    return language if language in CODE_READERS else None
 
 
 def runtime_sources(files: RepoFiles) -> list[tuple[str, str]]:

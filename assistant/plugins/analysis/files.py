@@ -135,6 +135,30 @@ class RepoFiles:
         return decode(data)
 
 
+INTERPRETER_LANGUAGES = {
+    "sh": "shell", "bash": "shell", "dash": "shell", "zsh": "shell", "ksh": "shell",
+    "fish": "shell", "python": "python", "node": "javascript", "nodejs": "javascript",
+    "bun": "javascript", "deno": "typescript", "perl": "perl", "ruby": "ruby", "php": "php",
+    "rscript": "r", "lua": "lua",
+}  # fmt: skip
+
+
+def shebang_program(shebang: str) -> str:
+    """The program a ``#!`` line runs: ``#!/usr/bin/env -S bash -e`` -> ``bash``."""
+    words = shebang[2:].split() if shebang.startswith("#!") else []
+    program = PurePosixPath(words[0]).name if words else ""
+    if program == "env":
+        operands = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
+        program = operands[0] if operands else ""
+    return program
+
+
+def interpreter_language(interpreter: str) -> str:
+    """``python3.11`` -> python, ``bash`` -> shell; an unknown interpreter names itself."""
+    base = re.sub(r"[\d.]+$", "", interpreter).lower()
+    return INTERPRETER_LANGUAGES.get(base, base or "shell")
+
+
 def split_lines(text: str) -> list[str]:
     """``text``'s lines numbered as ``ast`` numbers them: only CR/LF end a line (form feeds
     and the Unicode separators that ``str.splitlines`` also breaks at do not)."""

@@ -17,7 +17,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
-from assistant.plugins.analysis.files import RepoFiles, split_lines
+from assistant.plugins.analysis.files import (
+    RepoFiles,
+    interpreter_language,
+    shebang_program,
+    split_lines,
+)
 from assistant.plugins.analysis.profile import (
     Dependency,
     EntryPointFinding,
@@ -789,12 +794,6 @@ def _make_target(
 
 OWNED_ELSEWHERE = (".py", ".js", ".mjs", ".cjs", ".ts")  # the Python and Node scanners' files
 SHELL_SUFFIXES = (".sh", ".bash")
-INTERPRETER_LANGUAGES = {
-    "sh": "shell", "bash": "shell", "dash": "shell", "zsh": "shell", "ksh": "shell",
-    "fish": "shell", "python": "python", "node": "javascript", "nodejs": "javascript",
-    "bun": "javascript", "deno": "typescript", "perl": "perl", "ruby": "ruby", "php": "php",
-    "rscript": "r", "lua": "lua",
-}  # fmt: skip
 COMMENT_DIRECTIVE = re.compile(
     r"^#\s*(?:shellcheck\s|-\*-|vim?:|(?:en)?coding[:=]|frozen_string_literal:|usage\b)",
     re.IGNORECASE,
@@ -829,7 +828,7 @@ def _shell_script(files: RepoFiles, path: str) -> EntryPointFinding | None:
     lines = files.lines(path)
     if not lines or not lines[0].startswith("#!"):
         return None
-    interpreter = _interpreter(lines[0])
+    interpreter = shebang_program(lines[0])
     description = _script_description(lines[1:])
     return EntryPointFinding(
         kind="shell_script",
@@ -837,28 +836,12 @@ def _shell_script(files: RepoFiles, path: str) -> EntryPointFinding | None:
         command=[f"./{path}"],
         file=path,
         line=1,
-        language=_language(interpreter),
+        language=interpreter_language(interpreter),
         description=description,
         interface=_usage_interface(path, files.text(path) or "", description),
         evidence=[evidence_at(path, lines, 1)],
         confidence=0.7 if files.is_executable(path) else 0.5,
     )
-
-
-def _interpreter(shebang: str) -> str:
-    """The program a shebang runs: ``#!/usr/bin/env -S bash -e`` -> ``bash``."""
-    words = shebang[2:].split()
-    program = PurePosixPath(words[0]).name if words else ""
-    if program == "env":
-        operands = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
-        program = operands[0] if operands else ""
-    return program
-
-
-def _language(interpreter: str) -> str:
-    """``python3.11`` -> python, ``bash`` -> shell; an unknown interpreter names itself."""
-    base = re.sub(r"[\d.]+$", "", interpreter).lower()
-    return INTERPRETER_LANGUAGES.get(base, base or "shell")
 
 
 def _script_description(lines: list[str]) -> str:

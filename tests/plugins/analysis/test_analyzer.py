@@ -212,3 +212,12 @@ def test_compose_and_code_findings_merge_into_one_per_name(repo_files: Make) -> 
     assert profile.env_vars[0].required is True
     assert len(profile.env_vars[0].evidence) == 2
     assert sorted(s.name for s in profile.services) == ["postgresql", "redis"]
+
+
+def test_one_shebang_reader_for_every_scanner() -> None:
+    """env_vars had its own, weaker copy: `env -S bash -e` and `bun` were not recognised,
+    so the env, risk, service and resource scanners skipped such scripts."""
+    from assistant.plugins.analysis.env_vars import shebang_language
+
+    lines = ("#!/usr/bin/env -S bash -e", "#!/usr/bin/env bun", "#!/usr/bin/env perl", "# x")
+    assert [shebang_language(line) for line in lines] == ["shell", "javascript", None, None]
