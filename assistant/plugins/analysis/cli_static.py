@@ -18,7 +18,12 @@ from pathlib import PurePosixPath
 from typing import Any, TypeGuard
 
 from assistant.plugins.analysis.files import RepoFiles
-from assistant.plugins.analysis.profile import Evidence, Framework, Interface
+from assistant.plugins.analysis.profile import (
+    MAX_DETAIL,
+    Evidence,
+    Framework,
+    Interface,
+)
 from assistant.plugins.analysis.signature import (
     NOT_LITERAL,
     annotation_schema,
@@ -58,7 +63,6 @@ CLICK_TYPES = {
 CLICK_COMMAND_SUFFIXES = frozenset({"command", "cmd", "group", "grp"})
 ENUM_BASES = frozenset({"Enum", "StrEnum", "IntEnum"})
 GUARD_SKIPPED_CALLS = frozenset({"SystemExit", "exit", "print"})
-MAX_DETAIL = 120
 MAX_SHARED_DEPTH = 3  # names followed from a decorator to the options it applies
 # A rich style tag as rich itself recognises one: ``[bold]``, ``[#ff0000 on blue]``, ``[/]``.
 RICH_TAG = re.compile(r"\[(?:/|/?[a-z#][a-zA-Z0-9 #]*)\]")

@@ -21,15 +21,14 @@ import yaml
 
 from assistant.plugins.analysis.files import RepoFiles, split_lines
 from assistant.plugins.analysis.native import (
-    MAX_DETAIL,
     base_name,
-    evidence_at,
     folder_of,
     is_internal,
     merge_findings,
     toolchain,
 )
 from assistant.plugins.analysis.profile import (
+    MAX_DETAIL,
     Dependency,
     EntryPointFinding,
     EnvVarFinding,
@@ -37,6 +36,7 @@ from assistant.plugins.analysis.profile import (
     Findings,
     RiskFinding,
     ServiceFinding,
+    evidence_at,
 )
 from assistant.plugins.manifest import is_secret_name
 

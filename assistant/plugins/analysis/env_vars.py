@@ -24,11 +24,14 @@ from assistant.plugins.analysis.files import (
     interpreter_language,
     shebang_program,
 )
-from assistant.plugins.analysis.profile import EnvVarFinding, Evidence, Findings
+from assistant.plugins.analysis.profile import (
+    MAX_DETAIL,
+    EnvVarFinding,
+    Evidence,
+    Findings,
+    capped_evidence,
+)
 from assistant.plugins.manifest import is_secret_name
-
-MAX_EVIDENCE = 5
-MAX_DETAIL = 120  # evidence snippets are for reading, not a copy of the file
 
 SUFFIX_LANGUAGES = {
     ".py": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript",
@@ -121,18 +124,6 @@ def line_starts(text: str, keyword: str) -> Iterator[int]:
 
 def line_evidence(path: str, number: int, line: str) -> Evidence:
     return Evidence(file=path, line=number, detail=line.strip()[:MAX_DETAIL])
-
-
-def capped_evidence(items: Iterable[Evidence]) -> list[Evidence]:
-    """The first ``MAX_EVIDENCE`` distinct items: enough to convince, short enough to read."""
-    seen: set[tuple[str, int | None, str]] = set()
-    kept: list[Evidence] = []
-    for item in items:
-        key = (item.file, item.line, item.detail)
-        if key not in seen and len(kept) < MAX_EVIDENCE:
-            seen.add(key)
-            kept.append(item)
-    return kept
 
 
 # Set by the system, the desktop session or the CI runner, never by whoever installs the

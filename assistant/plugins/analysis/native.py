@@ -24,6 +24,7 @@ from assistant.plugins.analysis.files import (
     split_lines,
 )
 from assistant.plugins.analysis.profile import (
+    MAX_EVIDENCE,
     Dependency,
     EntryPointFinding,
     EnvVarFinding,
@@ -34,10 +35,8 @@ from assistant.plugins.analysis.profile import (
     RiskFinding,
     ServiceFinding,
     ToolchainFinding,
+    evidence_at,
 )
-
-MAX_EVIDENCE = 5
-MAX_DETAIL = 200
 
 
 def scan_native(files: RepoFiles) -> Findings:
@@ -111,12 +110,6 @@ def add_evidence(evidence: list[Evidence], more: Evidence) -> None:
     point, a hundred only bloat the profile."""
     if len(evidence) < MAX_EVIDENCE and more not in evidence:
         evidence.append(more)
-
-
-def evidence_at(path: str, lines: list[str], line: int | None) -> Evidence:
-    """Evidence pointing at ``line`` (1-based) of ``path``, with that line as the snippet."""
-    detail = lines[line - 1].strip()[:MAX_DETAIL] if line and line <= len(lines) else ""
-    return Evidence(file=path, line=line, detail=detail)
 
 
 def toolchain(name: str, debian_package: str, evidence: Evidence) -> ToolchainFinding:

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from assistant.plugins.analysis.files import RepoFiles
 from assistant.plugins.analysis.profile import (
+    MAX_EVIDENCE,
     Dependency,
     EntryPointFinding,
     Evidence,
@@ -60,7 +61,6 @@ TYPESCRIPT_SUFFIXES = (".ts", ".mts", ".cts", ".tsx")
 SKIPPED_SOURCE_SUFFIXES = (".d.ts", ".min.js")  # declarations and bundles: nothing to run
 TEST_FOLDERS = frozenset({"test", "tests", "__tests__", "__mocks__", "spec"})
 BUILD_NOTE = "needs `npm run build` before use"
-MAX_EVIDENCE = 5
 MAX_SNIPPET = 120
 
 _JSON_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:)?|[{}\[\]]')

@@ -7,11 +7,14 @@ analyser believes it. ``SCHEMA_VERSION`` changes whenever a field changes meanin
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
+MAX_EVIDENCE = 5  # five places prove a point; a hundred only bloat the profile
+MAX_DETAIL = 200  # snippets are for reading, not a copy of the file
 
 Ecosystem = Literal["python", "conda", "node", "rust", "go", "ruby", "php", "apt", "docker"]
 EntryKind = Literal[
@@ -222,3 +225,21 @@ class RepositoryProfile(Findings):
     languages: dict[str, int]  # language -> number of files
     manifest_file: str | None = None  # the repository's own mark1.plugin.yml, if any
     verdict: Verdict
+
+
+def evidence_at(path: str, lines: list[str], line: int | None) -> Evidence:
+    """Evidence pointing at ``line`` (1-based) of ``path``, with that line as the snippet."""
+    detail = lines[line - 1].strip()[:MAX_DETAIL] if line and line <= len(lines) else ""
+    return Evidence(file=path, line=line, detail=detail)
+
+
+def capped_evidence(items: Iterable[Evidence]) -> list[Evidence]:
+    """The first ``MAX_EVIDENCE`` distinct items: enough to convince, short enough to read."""
+    seen: set[tuple[str, int | None, str]] = set()
+    kept: list[Evidence] = []
+    for item in items:
+        key = (item.file, item.line, item.detail)
+        if key not in seen and len(kept) < MAX_EVIDENCE:
+            seen.add(key)
+            kept.append(item)
+    return kept

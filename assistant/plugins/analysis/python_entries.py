@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from assistant.plugins.analysis.files import RepoFiles, split_lines
-from assistant.plugins.analysis.profile import EntryPointFinding, Evidence, Findings, Interface
+from assistant.plugins.analysis.profile import (
+    EntryPointFinding,
+    Evidence,
+    Findings,
+    Interface,
+    capped_evidence,
+    evidence_at,
+)
 from assistant.plugins.analysis.signature import (
     annotation_schema,
     docstring_summary,
@@ -36,8 +43,6 @@ NOT_ENTRY_DIRS = frozenset({"tests", "test", "testing", "docs", "doc"})
 NOT_ENTRY_FILES = frozenset({"setup.py", "conftest.py"})
 EXAMPLE_DIRS = frozenset({"examples", "example"})
 PACKAGE_FILES = ("__main__.py", "__init__.py")
-MAX_EVIDENCE = 5
-MAX_DETAIL = 200
 
 SCRIPT_CONFIDENCE = 0.9
 EXAMPLE_CONFIDENCE = 0.5
@@ -199,7 +204,7 @@ class _Source:
         )
 
     def evidence(self, line: int | None) -> Evidence:
-        return _evidence(self.rel, self.lines, line)
+        return evidence_at(self.rel, self.lines, line)
 
 
 class _Repo:
@@ -406,20 +411,6 @@ def _is_test_or_doc(rel: str) -> bool:
         or name.startswith("test_")
         or name.endswith("_test.py")
     )
-
-
-def _evidence(rel: str, lines: list[str], line: int | None) -> Evidence:
-    detail = lines[line - 1].strip()[:MAX_DETAIL] if line and line <= len(lines) else ""
-    return Evidence(file=rel, line=line, detail=detail)
-
-
-def _unique(evidence: Iterable[Evidence]) -> list[Evidence]:
-    """Evidence without repeats (pydantic models are not hashable), at most MAX_EVIDENCE."""
-    kept: list[Evidence] = []
-    for item in evidence:
-        if item not in kept:
-            kept.append(item)
-    return kept[:MAX_EVIDENCE]
 
 
 def _summary(tree: ast.Module | FunctionNode | ast.ClassDef, *, first_line: bool = False) -> str:
@@ -648,7 +639,7 @@ class _HttpApps:
                     line=route.line,
                     framework=app.framework,
                     description=_summary(route.function, first_line=True),
-                    evidence=_unique([module.source.evidence(route.line), app_evidence]),
+                    evidence=capped_evidence([module.source.evidence(route.line), app_evidence]),
                     confidence=1.0 if url.exact and located else UNCERTAIN_APP_CONFIDENCE,
                 )
 
@@ -968,7 +959,7 @@ def _crewai_entries(repo: _Repo) -> Iterator[EntryPointFinding]:
             file=start_source.rel,
             line=start_node.lineno,
             framework="crewai",
-            evidence=_unique(
+            evidence=capped_evidence(
                 [source.evidence(crew_line), start_source.evidence(start_node.lineno)]
             ),
             confidence=confidence,
@@ -1051,7 +1042,7 @@ def _configured_graphs(repo: _Repo, config: str) -> Iterator[EntryPointFinding]:
             continue
         rel = _graph_file(repo, config, where)
         config_line = next((i for i, t in enumerate(lines, 1) if f'"{name}"' in t), None)
-        evidence = [_evidence(config, lines, config_line)]
+        evidence = [evidence_at(config, lines, config_line)]
         source = repo.source(rel) if rel else None
         line = _binding_line(source, var) if source else None
         if source and line:

@@ -21,8 +21,14 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from assistant.plugins.analysis.files import MentionedLines, RepoFiles
-from assistant.plugins.analysis.profile import Dependency, Evidence, HiddenDependency
-from assistant.plugins.analysis.python_packaging import MAX_DETAIL, MAX_EVIDENCE, normalize_name
+from assistant.plugins.analysis.profile import (
+    MAX_EVIDENCE,
+    Dependency,
+    Evidence,
+    HiddenDependency,
+    evidence_at,
+)
+from assistant.plugins.analysis.python_packaging import normalize_name
 
 # Import name -> the distribution pip installs it from, where the two differ.
 IMPORT_TO_DISTRIBUTION: dict[str, str] = {
@@ -209,8 +215,7 @@ def hidden_dependencies(files: RepoFiles, declared: list[Dependency]) -> list[Hi
             continue
         found = evidence.setdefault(module, [])
         if len(found) < MAX_EVIDENCE:
-            detail = files.lines(path)[line - 1].strip()[:MAX_DETAIL]
-            found.append(Evidence(file=path, line=line, detail=detail))
+            found.append(evidence_at(path, files.lines(path), line))
     return [
         HiddenDependency(module=module, distribution=distribution_for(module), evidence=items)
         for module, items in sorted(evidence.items(), key=lambda kv: (kv[0].lower(), kv[0]))

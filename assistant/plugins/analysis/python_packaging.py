@@ -42,6 +42,8 @@ import yaml
 
 from assistant.plugins.analysis.files import RepoFiles
 from assistant.plugins.analysis.profile import (
+    MAX_DETAIL,
+    MAX_EVIDENCE,
     Dependency,
     EntryKind,
     EntryPointFinding,
@@ -52,8 +54,6 @@ from assistant.plugins.analysis.profile import (
     RiskFinding,
 )
 
-MAX_EVIDENCE = 5
-MAX_DETAIL = 200
 DEV_PATH = re.compile(
     r"(?<![a-z])(dev|develop|development|tests?|testing|docs?|lint|linting)(?![a-z])"
 )
