@@ -21,7 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+from assistant.located_yaml import NAME_PATTERN
+
 EntryType = Literal["cli", "python_function", "http", "container", "ssh", "mcp", "agent"]
 SideEffects = Literal["read-only", "writes-workspace", "external", "destructive"]
 StdoutFormat = Literal["auto", "json", "text"]

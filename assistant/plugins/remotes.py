@@ -18,7 +18,7 @@ from typing import Any
 from adapters.ssh_remote import DEFAULT_KNOWN_HOSTS, host_pattern
 from assistant import paths
 from assistant.errors import NotFoundError, UserError
-from assistant.plugins.manifest import NAME_PATTERN
+from assistant.located_yaml import NAME_PATTERN
 from memory.store import Store
 
 
