@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import functools
 import os
 import re
 import signal
@@ -21,6 +23,7 @@ STDOUT_LIMIT = 8 * 1024 * 1024
 STDERR_LIMIT = 256 * 1024
 OUTPUT_LIMIT = 256 * 1024 * 1024
 CHUNK = 64 * 1024
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 LineSink = Callable[[str, str], None]
 # A carriage return ends a line too: progress bars redraw themselves with "\r".
 LINE_END = re.compile(rb"\r\n|\r|\n")
@@ -73,6 +76,31 @@ class TailCapture(HeadCapture):
             self.truncated = True
 
 
+def dies_with_parent(then: Callable[[], None] | None = None) -> Callable[[], None]:
+    """A ``preexec_fn`` that makes the child die when this process dies (SIGKILL included),
+    then runs ``then``. Without it a plugin outlives a killed Mark-1 and finishes work nobody
+    records, which a resumed workflow would then do a second time. The death signal survives
+    ``exec`` (of anything not set-uid); the parent check closes the race where Mark-1 dies
+    between ``fork`` and ``prctl``.
+    """
+    parent = os.getpid()
+    libc = _libc()
+
+    def setup() -> None:  # runs in the child between fork and exec: keep it minimal
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(137)
+        if then is not None:
+            then()
+
+    return setup
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
 async def run_process(
     argv: list[str],
     *,
@@ -104,7 +132,7 @@ async def run_process(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
-        preexec_fn=preexec_fn,  # noqa: PLW1509 - rlimits and cgroup must be set before exec
+        preexec_fn=dies_with_parent(preexec_fn),  # noqa: PLW1509 - must run before exec
     )
     if on_start is not None:
         on_start(proc.pid)

@@ -162,7 +162,11 @@ def collect_produced(
         pattern = fill_template(produced["path"], inputs)
         matches = []
         if pattern is not None:
-            matches = [m for m in sorted(glob.glob(str(workdir / pattern))) if os.path.isfile(m)]
+            matches = [
+                m
+                for m in sorted(glob.glob(os.path.join(glob.escape(str(workdir)), pattern)))
+                if os.path.isfile(m)
+            ]
         if pattern is None or not matches:
             if produced.get("required", True):
                 result.status = "failed"
