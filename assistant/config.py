@@ -74,6 +74,21 @@ class SandboxSettings(BaseModel):
     )
 
 
+class WorkflowSettings(BaseModel):
+    """How workflows run unless a command says otherwise."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    parallelism: int = Field(4, ge=1, le=256, description="Step instances running at once.")
+    plugin_limits: dict[str, int] = Field(
+        default_factory=dict, description="Most instances of one plugin at once, e.g. {ocr = 1}."
+    )
+    executor: str = Field(
+        "local", description="local, dask (a LocalCluster) or tcp://HOST:PORT (a Dask scheduler)."
+    )
+    dask_workers: int = Field(2, ge=1, le=256, description="Workers of the LocalCluster.")
+
+
 class Settings(BaseSettings):
     """Everything a user can configure; see ``mark1 config list``."""
 
@@ -85,6 +100,7 @@ class Settings(BaseSettings):
     install: InstallSettings = InstallSettings()
     run: RunSettings = RunSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    workflow: WorkflowSettings = WorkflowSettings()
 
     @classmethod
     def settings_customise_sources(

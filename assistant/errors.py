@@ -71,6 +71,22 @@ class ManifestError(UserError):
     """A ``mark1.plugin.yml`` is missing, unreadable or does not match the schema."""
 
 
+class WorkflowError(UserError):
+    """A workflow file (or plan) is unreadable, malformed or does not fit the installed plugins;
+    ``problems`` lists every one found, each with its own place."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        where: Location | None = None,
+        problems: list[tuple[Location, str, str]] | None = None,
+    ):
+        super().__init__(message, hint=hint, where=where)
+        self.problems = problems or []
+
+
 class PluginError(Mark1Error):
     """The plugin's author (or its repository) must change something for it to work."""
 

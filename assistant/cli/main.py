@@ -30,6 +30,11 @@ COMMANDS = {
     ),
     "run": ("assistant.cli.run_cmd:run", "Run one capability: mark1 run PLUGIN.CAPABILITY -i k=v."),
     "runs": ("assistant.cli.runs_cmd:runs", "Show past runs and their results."),
+    "workflow": (
+        "assistant.cli.workflow_cmd:workflow",
+        "Validate, run, resume, save and schedule multi-step workflows.",
+    ),
+    "daemon": ("assistant.cli.daemon_cmd:daemon", "Run scheduled workflows until stopped."),
     "doctor": ("assistant.cli.doctor_cmd:doctor", "Check tools, sandbox, config and database."),
     "remote": (
         "assistant.cli.remote_cmd:remote",

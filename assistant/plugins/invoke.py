@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from adapters.base import (
+    Adapter,
     AdapterNotFound,
+    CapabilitySpec,
     EventSink,
     InputValidationError,
     Notice,
@@ -73,24 +75,13 @@ async def run_capability(
     run_id: str | None = None,
 ) -> tuple[str, PluginResult]:
     """Validate, record, execute and record again; returns the run id and the result."""
-    try:
-        adapter = adapter_for(capability.entry_point.type)()
-    except AdapterNotFound as exc:
-        raise PluginError(str(exc), hint="this entry-point type cannot run yet") from exc
+    adapter = new_adapter(capability)
     spec = plugin.spec(capability)
-    try:
-        checked = adapter.validate_inputs(spec, inputs)
-    except InputValidationError as exc:
-        raise InputError(
-            f"invalid inputs for {plugin.name}.{capability.name}: " + "; ".join(exc.problems),
-            hint=f"`mark1 capabilities show {plugin.name}.{capability.name}` lists its parameters",
-        ) from exc
-    limit = timeout or capability.timeout or plugin.manifest.timeout or settings.run.timeout
-    granted = declared_environment(plugin, capability)
-    remote = await remote_for(store, plugin, capability)  # may refuse: before records
-    policy = policy_for(
-        plugin, capability, settings, workdir, checked
-    )  # may refuse: before records
+    checked = check_inputs(adapter, spec, plugin, capability, inputs)
+    context = await execution_context(  # may refuse (remote, policy): before any record
+        store, settings, plugin, capability, checked, workdir=workdir, timeout=timeout
+    )
+    context.on_event = on_event
     qualified = f"{plugin.name}.{capability.name}"
     run_id = await runs.start_run(
         store, kind="capability", target=qualified, inputs=checked, workdir=workdir, run_id=run_id
@@ -103,16 +94,6 @@ async def run_capability(
         version_id=plugin.version_id,
         capability=capability.name,
         inputs=checked,
-    )
-    context = RunContext(
-        workdir=workdir,
-        timeout=limit,
-        kill_grace=settings.run.kill_grace,
-        output_limit=settings.run.output_limit or OUTPUT_LIMIT,
-        env=granted,
-        on_event=on_event,
-        sandbox=policy,
-        remote=remote,
     )
     if not await registry.has_run(store, plugin.name):
         introduce(plugin, context)
@@ -130,6 +111,58 @@ async def run_capability(
         raise
     await _record(store, run_id, capability.name, result)
     return run_id, result
+
+
+def new_adapter(capability: Capability) -> Adapter:
+    """A fresh adapter for the capability's entry-point type."""
+    try:
+        return adapter_for(capability.entry_point.type)()
+    except AdapterNotFound as exc:
+        raise PluginError(str(exc), hint="this entry-point type cannot run yet") from exc
+
+
+def check_inputs(
+    adapter: Adapter,
+    spec: CapabilitySpec,
+    plugin: PluginRecord,
+    capability: Capability,
+    inputs: dict[str, Any],
+) -> dict[str, Any]:
+    """``inputs`` checked against the capability's schema, defaults filled in."""
+    try:
+        return adapter.validate_inputs(spec, inputs)
+    except InputValidationError as exc:
+        raise InputError(
+            f"invalid inputs for {plugin.name}.{capability.name}: " + "; ".join(exc.problems),
+            hint=f"`mark1 capabilities show {plugin.name}.{capability.name}` lists its parameters",
+        ) from exc
+
+
+async def execution_context(
+    store: Store,
+    settings: Settings,
+    plugin: PluginRecord,
+    capability: Capability,
+    checked: dict[str, Any],
+    *,
+    workdir: Path,
+    timeout: float | None = None,
+) -> RunContext:
+    """Where and how the capability runs: time limit, declared environment, remote host and
+    sandbox policy. Raises before anything runs when one of them cannot be granted."""
+    limit = timeout or capability.timeout or plugin.manifest.timeout or settings.run.timeout
+    granted = declared_environment(plugin, capability)
+    remote = await remote_for(store, plugin, capability)
+    policy = policy_for(plugin, capability, settings, workdir, checked)
+    return RunContext(
+        workdir=workdir,
+        timeout=limit,
+        kill_grace=settings.run.kill_grace,
+        output_limit=settings.run.output_limit or OUTPUT_LIMIT,
+        env=granted,
+        sandbox=policy,
+        remote=remote,
+    )
 
 
 def introduce(plugin: PluginRecord, context: RunContext) -> None:

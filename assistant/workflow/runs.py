@@ -117,8 +117,15 @@ async def abandon(store: Store, run_id: str, reason: str) -> None:
         )
 
 
-async def list_runs(store: Store, limit: int = 20) -> list[dict[str, Any]]:
-    rows = await store.fetchall("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,))
+async def list_runs(
+    store: Store, limit: int = 20, kind: str | None = None, target: str | None = None
+) -> list[dict[str, Any]]:
+    """Newest first; ``kind`` (capability or workflow) and ``target`` narrow the list."""
+    rows = await store.fetchall(
+        "SELECT * FROM runs WHERE (? IS NULL OR kind = ?) AND (? IS NULL OR target = ?)"
+        " ORDER BY created_at DESC LIMIT ?",
+        (kind, kind, target, target, limit),
+    )
     return [_run_dict(r) for r in rows]
 
 
@@ -145,6 +152,10 @@ async def get_run(store: Store, run_id: str) -> dict[str, Any] | None:
             "error": s["error"],
             "started_at": s["started_at"],
             "finished_at": s["finished_at"],
+            "step": s["step"],
+            "attempt": s["attempt"],
+            "cached": bool(s["cached"]),
+            "side_effects": s["side_effects"],
         }
         for s in steps
     ]
@@ -164,4 +175,7 @@ def _run_dict(row: Any) -> dict[str, Any]:
         "created_at": row["created_at"],
         "started_at": row["started_at"],
         "finished_at": row["finished_at"],
+        "definition": loads(row["definition_json"]),
+        "source": row["source"],
+        "runner_pid": row["runner_pid"],
     }

@@ -1,0 +1,319 @@
+"""The durable record of a workflow run: every transition committed before the engine acts on it.
+
+A crash (``kill -9``, power cut of the process) must lose nothing and must never make a
+finished step run again, so each transition is its own committed SQLite transaction, written
+before the engine moves on. Writes go through one dedicated thread holding a plain ``sqlite3``
+connection: one thread hop per transition (aiosqlite costs one per statement), which keeps the
+engine's own cost per step well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adapters.base import PluginResult
+from memory.store import BUSY_TIMEOUT_MS, dumps, loads
+
+TAIL = 8192
+CRASH_AFTER_ENV = "MARK1_TEST_CRASH_AFTER"
+Statement = tuple[str, tuple[Any, ...]]
+
+
+@dataclass
+class StepRow:
+    """What the journal knows about one step instance when a run is resumed."""
+
+    key: str
+    step: str
+    status: str
+    side_effects: str | None
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    artifacts: list[str]
+    attempt: int
+    error: str | None
+
+
+class Journal:
+    """Writes one run's transitions. Use ``async with Journal(db_path, run_id) as journal``."""
+
+    def __init__(self, db_path: Path, run_id: str) -> None:
+        self.db_path, self.run_id = db_path, run_id
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mark1-journal")
+        self._conn: sqlite3.Connection | None = None
+        # Fault injection for the crash tests: SIGKILL this process right after commit N.
+        self._crash_after = int(os.environ.get(CRASH_AFTER_ENV) or 0)
+        self._commits = 0
+
+    async def __aenter__(self) -> Journal:
+        await self._call(self._connect)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._call(self._close)
+        self._pool.shutdown(wait=True)
+
+    def _connect(self) -> None:
+        conn = sqlite3.connect(self.db_path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable against process crashes
+        self._conn = conn
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def _call(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def _apply(self, statements: list[Statement]) -> None:
+        conn = self._conn
+        assert conn is not None, "the journal is not open"
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in statements:
+                conn.execute(sql, params)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        self._commits += 1
+        if self._commits == self._crash_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    async def commit(self, *statements: Statement) -> None:
+        """Commit ``statements`` as one transaction; returns once they are in the database."""
+        await self._call(self._apply, list(statements))
+
+    # ---- transitions --------------------------------------------------------------------
+
+    async def run_started(
+        self,
+        *,
+        name: str,
+        definition: dict[str, Any],
+        inputs: dict[str, Any],
+        options: dict[str, Any],
+        workdir: Path,
+        source: str,
+    ) -> None:
+        now = time.time()
+        await self.commit(
+            (
+                "INSERT INTO runs(id, kind, target, status, inputs_json, workdir, created_at,"
+                " started_at, definition_json, source, options_json, runner_pid)"
+                " VALUES (?, 'workflow', ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.run_id,
+                    name,
+                    dumps(inputs),
+                    str(workdir),
+                    now,
+                    now,
+                    dumps(definition),
+                    source,
+                    dumps(options),
+                    os.getpid(),
+                ),
+            )
+        )
+
+    async def run_resumed(self) -> None:
+        await self.commit(
+            (
+                "UPDATE runs SET status = 'running', error = NULL, finished_at = NULL,"
+                " runner_pid = ? WHERE id = ?",
+                (os.getpid(), self.run_id),
+            )
+        )
+
+    async def step_started(
+        self,
+        key: str,
+        *,
+        step: str,
+        plugin: str,
+        version_id: int | None,
+        capability: str,
+        side_effects: str,
+        inputs: dict[str, Any],
+        attempt: int,
+        item_index: int | None,
+        iteration: int | None,
+        cache_key: str | None,
+        queued_at: float,
+    ) -> None:
+        """The step instance is about to run (inserted, or updated on a retry or resume)."""
+        await self.commit(
+            (
+                "INSERT INTO steps(run_id, name, step, plugin, plugin_version_id, runner_pid,"
+                " capability, status, inputs_json, attempt, item_index, iteration,"
+                " side_effects, cache_key, queued_at, started_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(run_id, name) DO UPDATE SET status = 'running',"
+                " inputs_json = excluded.inputs_json, attempt = excluded.attempt,"
+                " runner_pid = excluded.runner_pid, cache_key = excluded.cache_key,"
+                " started_at = excluded.started_at, finished_at = NULL, error = NULL",
+                (
+                    self.run_id,
+                    key,
+                    step,
+                    plugin,
+                    version_id,
+                    os.getpid(),
+                    capability,
+                    dumps(inputs),
+                    attempt,
+                    item_index,
+                    iteration,
+                    side_effects,
+                    cache_key,
+                    queued_at,
+                    time.time(),
+                ),
+            )
+        )
+
+    async def step_retrying(self, key: str, result: PluginResult, attempt: int) -> None:
+        await self.commit(
+            (
+                "UPDATE steps SET status = 'retrying', error = ?, exit_code = ?, attempt = ?"
+                " WHERE run_id = ? AND name = ?",
+                (result.error, result.exit_code, attempt, self.run_id, key),
+            )
+        )
+
+    async def step_finished(
+        self,
+        key: str,
+        result: PluginResult,
+        *,
+        outputs: dict[str, Any],
+        cached: bool = False,
+        cache_entry: tuple[str, str, str] | None = None,
+    ) -> None:
+        """Record how the step ended, and (same transaction) its cache entry when it has one."""
+        statements: list[Statement] = [
+            (
+                "UPDATE steps SET status = ?, outputs_json = ?, artifacts_json = ?,"
+                " command_json = ?, exit_code = ?, stdout_tail = ?, stderr_tail = ?, error = ?,"
+                " cached = ?, finished_at = ? WHERE run_id = ? AND name = ?",
+                (
+                    result.status,
+                    dumps(outputs),
+                    dumps(result.artifacts),
+                    dumps(result.command),
+                    result.exit_code,
+                    result.stdout[-TAIL:],
+                    result.stderr[-TAIL:],
+                    result.error,
+                    int(cached),
+                    time.time(),
+                    self.run_id,
+                    key,
+                ),
+            )
+        ]
+        if cache_entry is not None:
+            cache_key, plugin, capability = cache_entry
+            statements.append(
+                (
+                    "INSERT OR REPLACE INTO step_cache(key, plugin, capability, outputs_json,"
+                    " artifacts_json, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        cache_key,
+                        plugin,
+                        capability,
+                        dumps(outputs),
+                        dumps(result.artifacts),
+                        time.time(),
+                    ),
+                )
+            )
+        await self.commit(*statements)
+
+    async def step_skipped(
+        self, key: str, *, step: str, plugin: str, capability: str, why: str
+    ) -> None:
+        now = time.time()
+        await self.commit(
+            (
+                "INSERT INTO steps(run_id, name, step, plugin, capability, status, error,"
+                " queued_at, started_at, finished_at) VALUES (?, ?, ?, ?, ?, 'skipped', ?, ?, ?, ?)"
+                " ON CONFLICT(run_id, name) DO UPDATE SET status = 'skipped', error = excluded.error,"
+                " finished_at = excluded.finished_at",
+                (self.run_id, key, step, plugin, capability, why, now, now, now),
+            )
+        )
+
+    async def steps_cancelled(self, reason: str) -> None:
+        """Every step still running or waiting to retry is recorded as cancelled."""
+        await self.commit(
+            (
+                "UPDATE steps SET status = 'cancelled', error = ?, finished_at = ?"
+                " WHERE run_id = ? AND status IN ('running', 'retrying')",
+                (reason, time.time(), self.run_id),
+            )
+        )
+
+    async def run_finished(self, status: str, outputs: dict[str, Any], error: str | None) -> None:
+        await self.commit(
+            (
+                "UPDATE runs SET status = ?, outputs_json = ?, error = ?, finished_at = ?,"
+                " runner_pid = NULL WHERE id = ?",
+                (status, dumps(outputs), error, time.time(), self.run_id),
+            )
+        )
+
+    # ---- reading back ---------------------------------------------------------------------
+
+    async def cached(self, key: str) -> tuple[dict[str, Any], list[str]] | None:
+        """A cached result for ``key`` whose files all still exist, counted as a hit."""
+        return await self._call(self._cached, key)
+
+    def _cached(self, key: str) -> tuple[dict[str, Any], list[str]] | None:
+        assert self._conn is not None
+        row = self._conn.execute(
+            "SELECT outputs_json, artifacts_json FROM step_cache WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        artifacts = loads(row[1]) or []
+        if not all(os.path.exists(a) for a in artifacts):
+            return None
+        self._apply([("UPDATE step_cache SET hits = hits + 1 WHERE key = ?", (key,))])
+        return loads(row[0]) or {}, artifacts
+
+    async def steps(self) -> list[StepRow]:
+        return await self._call(self._steps)
+
+    def _steps(self) -> list[StepRow]:
+        assert self._conn is not None
+        rows = self._conn.execute(
+            "SELECT name, step, status, side_effects, inputs_json, outputs_json, artifacts_json,"
+            " attempt, error FROM steps WHERE run_id = ? ORDER BY id",
+            (self.run_id,),
+        ).fetchall()
+        return [
+            StepRow(
+                key=r[0],
+                step=r[1] or r[0],
+                status=r[2],
+                side_effects=r[3],
+                inputs=loads(r[4]) or {},
+                outputs=loads(r[5]) or {},
+                artifacts=loads(r[6]) or [],
+                attempt=r[7],
+                error=r[8],
+            )
+            for r in rows
+        ]
