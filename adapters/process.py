@@ -11,6 +11,7 @@ import ctypes
 import functools
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -76,29 +77,34 @@ class TailCapture(HeadCapture):
             self.truncated = True
 
 
-def dies_with_parent(then: Callable[[], None] | None = None) -> Callable[[], None]:
-    """A ``preexec_fn`` that makes the child die when this process dies (SIGKILL included),
-    then runs ``then``. Without it a plugin outlives a killed Mark-1 and finishes work nobody
-    records, which a resumed workflow would then do a second time. The death signal survives
-    ``exec`` (of anything not set-uid); the parent check closes the race where Mark-1 dies
-    between ``fork`` and ``prctl``.
+def bound_to_parent(argv: list[str]) -> tuple[list[str], Callable[[], None] | None]:
+    """``argv`` made to die when this process dies (SIGKILL included), and the ``preexec_fn``
+    that needs, if any.
+
+    Without it a plugin outlives a killed Mark-1 and finishes work nobody records, which a
+    resumed workflow would then do a second time. util-linux's ``setpriv --pdeathsig`` sets the
+    death signal and execs the command (it survives ``exec`` of anything not set-uid); only
+    where it is missing does a ``preexec_fn`` do it, which is much slower: Python must then
+    fork its whole address space instead of using vfork (9 ms against 1 ms for a 150 MB
+    process, bench/bench_workflow.py).
     """
+    setpriv = _setpriv()
+    if setpriv is not None:
+        return [setpriv, "--pdeathsig", "KILL", "--", *argv], None
     parent = os.getpid()
-    libc = _libc()
+    libc = ctypes.CDLL(None, use_errno=True)
 
     def setup() -> None:  # runs in the child between fork and exec: keep it minimal
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:
+        if os.getppid() != parent:  # Mark-1 died between fork and prctl
             os._exit(137)
-        if then is not None:
-            then()
 
-    return setup
+    return argv, setup
 
 
 @functools.cache
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
+def _setpriv() -> str | None:
+    return shutil.which("setpriv")
 
 
 async def run_process(
@@ -111,7 +117,6 @@ async def run_process(
     on_line: LineSink | None = None,
     on_start: Callable[[int], None] | None = None,
     stdin_data: bytes | None = None,
-    preexec_fn: Callable[[], None] | None = None,
     output_limit: int = OUTPUT_LIMIT,
 ) -> ProcessOutcome:
     """Run ``argv`` to completion within ``timeout`` seconds.
@@ -121,18 +126,21 @@ async def run_process(
     ``output_limit`` bytes. On timeout or cancellation the process group gets SIGTERM, then
     SIGKILL after ``kill_grace`` seconds; whatever the plugin left running in its group when
     it exited is killed as well. The child is reaped with ``wait4`` so its CPU time and peak
-    memory (including the descendants it waited for) are measured, not guessed.
+    memory (including the descendants it waited for) are measured, not guessed. The process
+    dies with Mark-1 (``bound_to_parent``): bwrap's own --die-with-parent comes too late when
+    Mark-1 is killed while bwrap starts.
     """
     started = time.monotonic()
+    command, preexec = bound_to_parent(argv)
     proc = subprocess.Popen(
-        argv,
+        command,
         cwd=cwd,
         env=env,
         stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
-        preexec_fn=dies_with_parent(preexec_fn),  # noqa: PLW1509 - must run before exec
+        preexec_fn=preexec,  # noqa: PLW1509 - only where setpriv is missing
     )
     if on_start is not None:
         on_start(proc.pid)

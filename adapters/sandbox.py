@@ -1,7 +1,7 @@
 """Confining a plugin's process: bubblewrap namespaces, resource limits, a pids cgroup.
 
 The policy is plain data decided elsewhere (manifest permissions + the user's grants); this
-module only turns it into a command line and a ``preexec_fn``. Inside the sandbox:
+module only turns it into a command line. Inside the sandbox:
 
 * the root file system is read-only, ``/tmp`` is private, and the step's workspace is the only
   writable path (plus paths the user granted);
@@ -18,6 +18,8 @@ Where bwrap cannot run, ``wrap`` is not used and the caller must say so loudly.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import contextlib
 import functools
 import os
@@ -25,6 +27,7 @@ import resource
 import shlex
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -32,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.base import Notice
-from adapters.process import LineSink, ProcessOutcome, run_process
+from adapters.process import LineSink, ProcessOutcome, bound_to_parent, run_process
 
 if TYPE_CHECKING:
     from adapters.base import RunContext
@@ -128,31 +131,33 @@ def _existing(paths: tuple[Path, ...]) -> Iterator[Path]:
             yield path
 
 
-def limits(policy: SandboxPolicy, cgroups: RunCgroups) -> Callable[[], None]:
-    """A ``preexec_fn`` applying the policy's rlimits (and joining the pids cgroup).
+def launcher(policy: SandboxPolicy, cgroups: RunCgroups) -> list[str]:
+    """A tiny shell put in front of the confined command: it checks that Mark-1 still runs it,
+    joins the run's cgroups, sets the policy's rlimits with ``ulimit`` (soft and hard), then
+    execs the command.
 
-    RLIMIT_NPROC counts every process of the user, so it is set to what the user already runs
-    plus the policy's allowance; it does not bind root, where the cgroup does the job.
+    A shell rather than a ``preexec_fn``: with one, Python must fork its whole address space
+    for every step instead of using vfork, which cost more than the sandbox itself
+    (bench/bench_workflow.py). RLIMIT_NPROC counts every process of the user, so it is set to
+    what the user already runs plus the policy's allowance; it does not bind root, where the
+    pids cgroup does the job.
     """
-    pairs = [(resource.RLIMIT_NOFILE, policy.max_open_files)]
+    caps = [("-n", resource.RLIMIT_NOFILE, policy.max_open_files, 1)]
     if policy.max_memory:
-        pairs.append((resource.RLIMIT_AS, policy.max_memory))
+        caps.append(("-v", resource.RLIMIT_AS, policy.max_memory, 1024))  # ulimit -v counts KiB
     if policy.cpu_seconds:
-        pairs.append((resource.RLIMIT_CPU, policy.cpu_seconds))
+        caps.append(("-t", resource.RLIMIT_CPU, policy.cpu_seconds, 1))
     if not cgroups.caps_processes and os.geteuid() != 0:
-        pairs.append((resource.RLIMIT_NPROC, _processes_of(os.geteuid()) + policy.max_processes))
-    procs = cgroups.procs_files()
-
-    def apply() -> None:  # runs in the child between fork and exec: keep it minimal
-        for path in procs:
-            with open(path, "w") as handle:
-                handle.write(str(os.getpid()))
-        for kind, value in pairs:
-            soft, hard = resource.getrlimit(kind)
-            cap = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            resource.setrlimit(kind, (cap, cap))
-
-    return apply
+        nproc = _processes_of(os.geteuid()) + policy.max_processes
+        caps.append(("-p", resource.RLIMIT_NPROC, nproc, 1))
+    lines = [f'[ "$PPID" = {os.getpid()} ] || exit 137']  # Mark-1 died before setpriv ran
+    lines += [f"echo $$ > {shlex.quote(f)}" for f in cgroups.procs_files()]
+    for flag, kind, value, unit in caps:
+        hard = resource.getrlimit(kind)[1]
+        cap = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        lines.append(f"ulimit {flag} {cap // unit}")
+    lines.append('exec "$@"')
+    return ["/bin/sh", "-c", "; ".join(lines), "mark1-sandbox"]
 
 
 def _processes_of(uid: int) -> int:
@@ -195,13 +200,14 @@ async def run_confined(
     problem = bwrap_problem()
     if problem is not None:
         context.emit(Notice(f"NOT isolated: {problem}; only resource limits apply", "warning"))
-    command = argv if problem else wrap(argv, replace(policy, env=env))
-    cgroups = RunCgroups(policy.max_processes)
+    command, cgroups = confined_command(argv, policy, env)
+    assert cgroups is not None
     try:
-        done = await run_process(command, preexec_fn=limits(policy, cgroups), **common)
+        done = await run_process(command, **common)
         measured = cgroups.usage()
     finally:
-        cgroups.close()
+        # Removal waits (briefly) for killed processes to leave: not on the event loop.
+        await asyncio.shield(asyncio.to_thread(cgroups.close))
     # wait4 saw only bwrap: report what the cgroups measured, never bwrap's own figures.
     done.usage = measured if problem is None else {**done.usage, **measured}
     return done
@@ -210,22 +216,13 @@ async def run_confined(
 def confined_command(
     argv: list[str], policy: SandboxPolicy | None, env: dict[str, str]
 ) -> tuple[list[str], RunCgroups | None]:
-    """``argv`` confined for a process someone else spawns (e.g. an MCP SDK's stdio client),
-    where no ``preexec_fn`` can be given: a tiny shell joins the run's cgroups, ``prlimit``
-    sets the limits, then bwrap. The caller must ``close()`` the returned cgroups."""
+    """``argv`` confined by ``policy``: the launcher shell, then bwrap (where it can run), then
+    the command. The caller must ``close()`` the returned cgroups."""
     if policy is None:
         return argv, None
     cgroups = RunCgroups(policy.max_processes)
     command = argv if bwrap_problem() else wrap(argv, replace(policy, env=env))
-    prlimit = shutil.which("prlimit")
-    if prlimit:
-        caps = [f"--nofile={policy.max_open_files}"]
-        caps += [f"--as={policy.max_memory}"] if policy.max_memory else []
-        caps += [f"--cpu={policy.cpu_seconds}"] if policy.cpu_seconds else []
-        command = [prlimit, *caps, "--", *command]
-    files = " ".join(shlex.quote(f) for f in cgroups.procs_files())
-    join = f'for f in {files}; do echo $$ > "$f"; done; exec "$@"' if files else 'exec "$@"'
-    return ["/bin/sh", "-c", join, "sh", *command], cgroups
+    return [*launcher(policy, cgroups), *command], cgroups
 
 
 class Service:
@@ -247,16 +244,10 @@ class Service:
         a TCP service must be reachable from Mark-1); stdout/stderr go to ``log`` files in the
         workdir's ``.mark1`` folder so a crash can be explained."""
         policy = context.sandbox
-        cgroups = None
-        preexec = None
-        command = argv
-        if policy is not None:
-            if network:
-                policy = replace(policy, network=True)
-            cgroups = RunCgroups(policy.max_processes)
-            preexec = limits(policy, cgroups)
-            if bwrap_problem() is None:
-                command = wrap(argv, replace(policy, env=env))
+        if policy is not None and network:
+            policy = replace(policy, network=True)
+        command, cgroups = confined_command(argv, policy, env)
+        command, preexec = bound_to_parent(command)
         logs = context.workdir / ".mark1"
         logs.mkdir(parents=True, exist_ok=True)
         log = open(logs / "service.log", "ab")  # noqa: SIM115 - lives as long as the service
@@ -304,7 +295,8 @@ class RunCgroups:
     """
 
     def __init__(self, max_processes: int):
-        name = f"mark1-{uuid.uuid4().hex[:12]}"
+        sweep_abandoned_cgroups()
+        name = f"mark1-{int(time.time())}-{uuid.uuid4().hex[:8]}"  # the time: see the sweep
         self.groups: dict[str, Path] = {}
         for controller in ("pids", "cpuacct", "memory"):
             group = CGROUP_ROOT / controller / name
@@ -317,6 +309,8 @@ class RunCgroups:
                     group.rmdir()
                 continue
             self.groups[controller] = group
+        if self.groups:
+            watch_after_death(next(iter(self.groups.values())) / "cgroup.procs")
 
     @property
     def caps_processes(self) -> bool:
@@ -353,6 +347,84 @@ class RunCgroups:
                 _remove(folder)
 
 
+# The guard: reads cgroup.procs files, one per line, until its stdin closes (Mark-1 ended, in
+# whatever way), then kills what is left in them, a few rounds (a dying bwrap may still fork).
+GUARD_SCRIPT = (
+    'while read -r g; do set -- "$@" "$g"; done; '
+    'for round in 1 2 3; do for g in "$@"; do [ -f "$g" ] || continue; '
+    'while read -r p; do kill -9 "$p" 2>/dev/null; done < "$g"; done; done'
+)
+_guard: list[subprocess.Popen[bytes]] = []
+
+
+def watch_after_death(procs_file: Path) -> None:
+    """Have what runs in a run cgroup killed if this Mark-1 dies (SIGKILL included).
+
+    The death signal of the process chain covers the usual case, but bwrap sets up its own
+    children before it applies --die-with-parent: a Mark-1 killed in that moment would leave a
+    sandboxed plugin running, finishing work nobody records (and a resumed workflow does it
+    again). A small shell outlives Mark-1 just long enough to empty the run cgroups it was
+    told about: its stdin closes when Mark-1 ends. One per process, started on first use.
+    """
+    if not _guard or _guard[0].poll() is not None:
+        _guard[:] = [
+            subprocess.Popen(
+                ["/bin/sh", "-c", GUARD_SCRIPT],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C in the terminal must not stop the guard
+            )
+        ]
+        atexit.register(_release_guard)
+    stdin = _guard[0].stdin
+    assert stdin is not None
+    with contextlib.suppress(OSError):
+        stdin.write(f"{procs_file}\n".encode())
+        stdin.flush()
+
+
+def _release_guard() -> None:
+    """At a normal exit: close the guard's stdin (it finds the cgroups gone) and reap it."""
+    for guard in _guard:
+        if guard.stdin is not None:
+            with contextlib.suppress(OSError):
+                guard.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            guard.wait(timeout=5)
+
+
+ABANDONED_AFTER = 60.0  # seconds an empty run cgroup must have existed to count as left over
+
+
+@functools.cache
+def sweep_abandoned_cgroups() -> int:
+    """Remove run cgroups left by a Mark-1 that was killed (SIGKILL cannot clean up); once per
+    process. Only empty groups made more than ``ABANDONED_AFTER`` ago (the time is in the name:
+    cgroupfs changes a folder's mtime) go, so a group another Mark-1 has just made for a run
+    that has not started yet stays. Returns how many were removed."""
+    removed = 0
+    cutoff = time.time() - ABANDONED_AFTER
+    for controller in ("pids", "cpuacct", "memory"):
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(CGROUP_ROOT / controller):
+                if not entry.name.startswith("mark1-") or not entry.is_dir():
+                    continue
+                with contextlib.suppress(OSError):
+                    group = Path(entry.path)
+                    empty = not (group / "cgroup.procs").read_text().strip()
+                    if empty and _made_at(entry.name) < cutoff and not _tree(group)[1:]:
+                        group.rmdir()
+                        removed += 1
+    return removed
+
+
+def _made_at(name: str) -> float:
+    """When a run cgroup was made, from its name (``mark1-<epoch>-<id>``; 0 if it has none)."""
+    stamp = name.split("-")[1] if name.count("-") == 2 else ""
+    return float(stamp) if stamp.isdigit() else 0.0
+
+
 def _tree(group: Path) -> list[Path]:
     """``group`` and every cgroup below it."""
     found = [group]
@@ -368,9 +440,9 @@ def _remove(group: Path, seconds: float = 5.0) -> None:
     reaped, which under load (hundreds of forks dying with their PID namespace) can take a
     while: until then rmdir fails with EBUSY, so both are retried, within a bound."""
     import signal
-    import time
 
     deadline = time.monotonic() + seconds
+    pause = 0.0005  # usually the processes are gone within a millisecond: back off from there
     while True:
         try:
             pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
@@ -387,4 +459,5 @@ def _remove(group: Path, seconds: float = 5.0) -> None:
                 pass
         if time.monotonic() > deadline:
             return
-        time.sleep(0.02)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
