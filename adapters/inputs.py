@@ -15,13 +15,11 @@ def validate(parameters: dict[str, Any] | None, inputs: dict[str, Any]) -> dict[
     """
     if parameters is None:
         return dict(inputs)
-    from jsonschema import Draft202012Validator
-
     filled = copy.deepcopy(inputs)
     for name, prop in (parameters.get("properties") or {}).items():
         if name not in filled and isinstance(prop, dict) and "default" in prop:
             filled[name] = copy.deepcopy(prop["default"])
-    validator = Draft202012Validator(parameters)
+    validator = _validator(parameters)
     problems = []
     for err in sorted(validator.iter_errors(filled), key=lambda e: list(e.path)):
         where = ".".join(str(p) for p in err.path)
@@ -29,6 +27,25 @@ def validate(parameters: dict[str, Any] | None, inputs: dict[str, Any]) -> dict[
     if problems:
         raise InputValidationError(problems)
     return filled
+
+
+_VALIDATORS: dict[int, tuple[dict[str, Any], Any]] = {}
+
+
+def _validator(parameters: dict[str, Any]) -> Any:
+    """One validator per schema object: a workflow checks the same capability's inputs for
+    every step and item, and building a validator costs more than using it. Keyed by identity
+    (the schema object is kept alive with it, so the id cannot be reused)."""
+    found = _VALIDATORS.get(id(parameters))
+    if found is not None and found[0] is parameters:
+        return found[1]
+    from jsonschema import Draft202012Validator
+
+    if len(_VALIDATORS) > 512:
+        _VALIDATORS.clear()
+    validator = Draft202012Validator(parameters)
+    _VALIDATORS[id(parameters)] = (parameters, validator)
+    return validator
 
 
 def named_paths(inputs: dict[str, Any]) -> list[str]:

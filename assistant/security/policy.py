@@ -7,6 +7,7 @@ user's grants; what the manifest asks for is shown so the user can decide.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,8 @@ def policy_for(
     wanted = capability.resources
     granted = grants.path_modes()
     hidden = hidden_paths()
-    exposed = [h for h in hidden if h.resolve().is_relative_to(workdir.resolve())]
+    folder = workdir.resolve()
+    exposed = [h for h in hidden if h.resolve().is_relative_to(folder)]
     if exposed:
         raise UserError(
             f"the working folder {workdir} contains {exposed[0]}, which plugins must not see",
@@ -126,15 +128,21 @@ def interpreter_prefix(env_dir: Path | None) -> list[Path]:
     """The Python installation a venv runs on (it may live in the hidden home, e.g. pyenv)."""
     if env_dir is None:
         return []
+    return list(_interpreter_prefix(env_dir))
+
+
+@functools.lru_cache(maxsize=256)
+def _interpreter_prefix(env_dir: Path) -> tuple[Path, ...]:
+    """Read once per environment and process: a workflow asks for every step of a plugin."""
     try:
         lines = (env_dir / "pyvenv.cfg").read_text(encoding="utf-8").splitlines()
     except OSError:
-        return []
+        return ()
     for line in lines:
         key, _, value = line.partition("=")
         if key.strip() == "home":
-            return [Path(value.strip()).resolve().parent]
-    return []
+            return (Path(value.strip()).resolve().parent,)
+    return ()
 
 
 def _command_files(command: list[str], workdir: Path) -> list[Path]:
