@@ -243,11 +243,19 @@ class _Composer(yaml.SafeLoader):
 
 
 def compose(
-    text: str, path: Path | str, *, document: str, error: type[Mark1Error]
+    text: str,
+    path: Path | str,
+    *,
+    document: str,
+    error: type[Mark1Error],
+    word_keys: bool = False,
 ) -> tuple[Any, Marks]:
     """Plain data from YAML ``text`` and the line/column of every value and key in it.
 
     Returns ``(None, {})`` for an empty document; bad YAML raises ``error`` pointing into it.
+    With ``word_keys``, an unquoted key YAML 1.1 reads as a boolean (``on:``, ``yes:``) stays
+    the word written: a format that has such a key (a workflow's ``retry: {on: [...]}``)
+    must not make people quote it.
     """
     try:
         loader = _Composer(text, document)
@@ -285,15 +293,18 @@ def compose(
     if node is None:
         return None, {}
     marks: Marks = {}
-    data = _Walker(path, document, error).walk(node, (), marks)
+    data = _Walker(path, document, error, word_keys).walk(node, (), marks)
     return data, marks
 
 
 class _Walker:
     """Plain data from composed nodes; errors name ``path`` and are raised as ``error``."""
 
-    def __init__(self, path: Path | str, document: str, error: type[Mark1Error]) -> None:
+    def __init__(
+        self, path: Path | str, document: str, error: type[Mark1Error], word_keys: bool = False
+    ) -> None:
         self.path, self.document, self.error = path, document, error
+        self.word_keys = word_keys
 
     def walk(self, node: yaml.Node, loc: Loc, marks: Marks) -> Any:
         """Build plain data from ``node``, recording where each value (or its key) starts."""
@@ -336,6 +347,8 @@ class _Walker:
                 hint="write each key as a name followed by ':', e.g. command: ...",
             )
         key = self.scalar(node)
+        if isinstance(key, bool) and self.word_keys and node.style is None:
+            return str(node.value)
         if not isinstance(key, str):
             raise self.error(
                 f"keys must be plain names; YAML reads {node.value!r} as "

@@ -352,7 +352,7 @@ def _step_reference(
     problems: list[Problem],
 ) -> None:
     parts, offset = ref.parts, ref.column - 1
-    names = [s.name for s in wf.steps]
+    names = list(dict.fromkeys(s.name for s in wf.steps))
     if len(parts) < 3 or parts[2] not in STEP_FIELDS:
         problems.append(
             Problem(
@@ -383,6 +383,15 @@ def _step_reference(
                 loc,
                 f"step '{step.name}' cannot use its own result",
                 "use an earlier step's result (a loop's until: reads this step's outputs.KEY)",
+                offset,
+            )
+        )
+    elif target == primary:
+        problems.append(
+            Problem(
+                loc,
+                f"fallback '{step.name}' runs in place of '{target}' and cannot use its result",
+                f"give it what '{target}' reads: results of the steps '{target}' depends on",
                 offset,
             )
         )

@@ -93,7 +93,7 @@ def load_workflow(path: Path) -> LoadedWorkflow:
 
 
 def parse_workflow(text: str, path: Path | str = "workflow.yml") -> LoadedWorkflow:
-    data, marks = compose(text, path, document=DOCUMENT, error=WorkflowError)
+    data, marks = compose(text, path, document=DOCUMENT, error=WorkflowError, word_keys=True)
     if not isinstance(data, dict):
         raise WorkflowError(
             "the workflow is empty" if data is None else "a workflow must be a mapping of keys",

@@ -62,16 +62,13 @@ async def check_workflow(loaded: LoadedWorkflow, store: Store) -> CheckedWorkflo
     graph, problems = check_graph(loaded)
     await refresh_linked(store)
     installed = {p.name: p for p in await registry.list_plugins(store)}
-    targets: dict[str, Target] = {}
     conversions: list[ConversionNote] = []
     wf = loaded.workflow
-    for i, step in enumerate(wf.steps):
-        target = _target(step, i, installed, problems)
-        if target is not None:
-            targets[step.name] = target
-    for i, step in enumerate(wf.steps):
-        if step.name in targets:
-            _check_inputs(step, i, targets, wf, problems, conversions)
+    found = [_target(step, i, installed, problems) for i, step in enumerate(wf.steps)]
+    targets = {s.name: t for s, t in zip(wf.steps, found, strict=True) if t is not None}
+    for i, (step, target) in enumerate(zip(wf.steps, found, strict=True)):
+        if target is not None:  # each step's own target, even when two share a name
+            _check_inputs(step, i, target, targets, wf, problems, conversions)
     if problems:
         raise loaded.error(problems)
     return CheckedWorkflow(loaded, graph, targets, conversions)
@@ -132,12 +129,12 @@ def _target(
 def _check_inputs(
     step: Step,
     i: int,
+    target: Target,
     targets: dict[str, Target],
     wf: Workflow,
     problems: list[Problem],
     conversions: list[ConversionNote],
 ) -> None:
-    target = targets[step.name]
     schema = target.parameters or {}
     props: dict[str, Any] = schema.get("properties") or {}
     loc = ("steps", i, "inputs")
