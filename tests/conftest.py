@@ -22,6 +22,7 @@ import pytest
 
 from assistant.cli.main import run
 
+pytest_plugins = ("tests.workflow.wftools",)  # the workflow test plugin, for cli tests too
 BIN = Path(sys.executable).parent
 LOOPBACK = ("127.", "::1", "localhost")
 

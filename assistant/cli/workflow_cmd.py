@@ -426,7 +426,16 @@ def _get(run_id: str) -> dict[str, Any]:
 @click.option("--interval", default=0.5, show_default=True, help="Seconds between refreshes.")
 @json_option
 def status(run_id: str, follow: bool, interval: float, as_json: bool) -> None:
-    """The state of each step of RUN_ID (a unique prefix is enough)."""
+    """The state of each step of RUN_ID (a unique prefix is enough).
+
+    With --follow, each change is printed as it happens (one JSON object per line with
+    --json) until the run ends.
+    """
+    import json
+
+    def line(data: dict[str, Any]) -> None:
+        click.echo(json.dumps(data, default=str))
+
     seen: dict[str, str] = {}
     while True:
         run = _get(run_id)
@@ -437,12 +446,12 @@ def status(run_id: str, follow: bool, interval: float, as_json: bool) -> None:
             if seen.get(step["name"]) != step["status"]:
                 seen[step["name"]] = step["status"]
                 if as_json:
-                    echo_json({"step": step["name"], "status": step["status"]})
+                    line({"step": step["name"], "status": step["status"]})
                 else:
                     click.echo(f"{step['name']}: {step['status']}")
         if not follow or run["status"] != "running":
             if as_json:
-                echo_json({"run": run["id"], "status": run["status"], "error": run["error"]})
+                line({"run": run["id"], "status": run["status"], "error": run["error"]})
             else:
                 click.echo(f"run {run['id']}: {run['status']}")
             return

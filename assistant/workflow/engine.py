@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,11 +108,12 @@ class Engine:
         self.done: dict[str, asyncio.Future[Outcome]] = {}
         self.stopping: str | None = None  # why no new step starts (a step failed)
         self.declined = False
+        self.secrets = _Secrets(os.environ)
         self.scope: dict[str, Any] = {
             "workflow": {"inputs": inputs, "name": self.wf.name, "run_id": run_id},
             "steps": {},
             "env": dict(os.environ),
-            "secrets": dict(os.environ),
+            "secrets": self.secrets,
         }
 
     # ---- the run -----------------------------------------------------------------------
@@ -223,7 +224,7 @@ class Engine:
                 fallback, self.checked.targets[fallback.name], fallback.name, {}
             )
             self.scope["steps"][fallback.name] = outcome.scope()
-        if outcome.status != "succeeded" and step.on_error == "fail" and not self.stopping:
+        if outcome.status != "succeeded" and step.on_error != "continue" and not self.stopping:
             self.stopping = (
                 f"step '{step.name}' {outcome.status.replace('_', ' ')}: {outcome.error}"
             )
@@ -461,7 +462,7 @@ class Engine:
                     version_id=target.record.version_id if target.record else None,
                     capability=target.capability,
                     side_effects=target.side_effects,
-                    inputs=job.inputs,
+                    inputs=self.secrets.mask(job.inputs),
                     attempt=attempt,
                     item_index=item_index,
                     iteration=iteration,
@@ -476,7 +477,7 @@ class Engine:
                         target.plugin,
                         target.capability,
                         attempt,
-                        job.inputs,
+                        self.secrets.mask(job.inputs),
                     )
                 )
                 with _LogFile(self.run_dir / "logs" / f"{key}.log") as log:
@@ -527,7 +528,7 @@ class Engine:
             version_id=target.record.version_id if target.record else None,
             capability=target.capability,
             side_effects=target.side_effects,
-            inputs=inputs,
+            inputs=self.secrets.mask(inputs),
             attempt=0,
             item_index=item_index,
             iteration=iteration,
@@ -561,7 +562,7 @@ class Engine:
             version_id=None,
             capability=target.capability,
             side_effects=target.side_effects,
-            inputs=inputs,
+            inputs=self.secrets.mask(inputs),
             attempt=1,
             item_index=item_index,
             iteration=iteration,
@@ -606,6 +607,35 @@ class Engine:
                 self._emit(ev.StepLog(self.run_id, key, "notice", event.text))
 
         return sink
+
+
+class _Secrets(dict[str, str]):
+    """What ``${secrets.NAME}`` reads (the environment, for now). Every value read is
+    remembered so it is masked wherever the run records or reports its inputs."""
+
+    def __init__(self, source: Mapping[str, str]) -> None:
+        super().__init__(source)
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = super().get(key, default)
+        if isinstance(value, str) and value:
+            self.read.add(value)
+        return value
+
+    def mask(self, value: Any) -> Any:
+        """``value`` with every secret read so far replaced by ``***``."""
+        if not self.read:
+            return value
+        if isinstance(value, str):
+            for secret in self.read:
+                value = value.replace(secret, "***")
+            return value
+        if isinstance(value, dict):
+            return {k: self.mask(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.mask(v) for v in value]
+        return value
 
 
 class _LogFile:

@@ -86,7 +86,8 @@ async def saved_workflow(store: Store, name: str) -> LoadedWorkflow | None:
 async def list_workflows(store: Store) -> list[dict[str, Any]]:
     rows = await store.fetchall(
         "SELECT w.name, w.description, w.source_path, w.saved_at,"
-        " (SELECT count(*) FROM runs r WHERE r.kind = 'workflow' AND r.target = w.name) AS runs"
+        " (SELECT count(*) FROM runs r WHERE r.kind = 'workflow' AND r.source = 'saved:' || w.name)"
+        " AS runs"
         " FROM workflows w ORDER BY w.name"
     )
     return [dict(r) for r in rows]

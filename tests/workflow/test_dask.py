@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.workflow.conftest import Cli, run_json
+from tests.workflow.wftools import Cli, run_json
 
 pytestmark = pytest.mark.usefixtures("wftools")
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from assistant import paths
-from tests.workflow.conftest import Cli, run_json
+from tests.workflow.wftools import Cli, run_json
 
 pytestmark = pytest.mark.usefixtures("wftools")
 Write = Callable[..., Path]
@@ -501,3 +501,44 @@ steps:
     rows = steps_of(out["run_id"])
     given = [json.loads(rows[k]["outputs_json"])["table"] for k in ("make[0]", "make[1]")]
     assert given == [str(stored[0]), str(stored[0])]
+
+
+def test_secrets_reach_the_step_but_not_its_recorded_inputs(
+    cli: Cli, workflow_file: Write, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MY_TOKEN", "s3cr3t-t0ken")
+    path = workflow_file(
+        """
+name: secretive
+steps:
+  - name: use
+    plugin: wftools
+    capability: emit
+    inputs: {value: "Bearer ${secrets.MY_TOKEN}"}
+"""
+    )
+    code, out, _ = run_json(cli, path)
+    assert code == 0
+    row = steps_of(out["run_id"])["use"]
+    assert json.loads(row["inputs_json"]) == {"value": "Bearer ***", "sleep": 0}
+    assert json.loads(row["outputs_json"]) == {"value": "Bearer s3cr3t-t0ken"}
+
+
+def test_a_failing_fallback_fails_the_run(cli: Cli, workflow_file: Write) -> None:
+    path = workflow_file(
+        """
+name: double-fault
+steps:
+  - name: primary
+    plugin: wftools
+    capability: fail
+    inputs: {message: primary is down}
+    on_error: {fallback: backup}
+  - {name: backup, plugin: wftools, capability: fail, inputs: {message: backup is down too}}
+  - {name: after, plugin: wftools, capability: emit, depends_on: [primary]}
+"""
+    )
+    code, out, _ = run_json(cli, path)
+    assert code == 1
+    assert out["error"] == "step 'primary' failed: exited with status 3: backup is down too"
+    assert out["steps"] == {"primary": "failed", "after": "skipped"}

@@ -22,17 +22,29 @@ import signal
 import sqlite3
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from assistant import paths
-from tests.workflow.conftest import Cli
 from tests.workflow.test_engine import ledger, steps_of
+from tests.workflow.wftools import Cli
 
 pytestmark = pytest.mark.usefixtures("wftools")
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_cgroups(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """An engine killed with SIGKILL cannot remove its runs' cgroups; the next Mark-1 sweeps
+    them after a minute. These tests kill engines on purpose, so they sweep at once."""
+    from adapters import sandbox
+
+    yield
+    monkeypatch.setattr(sandbox, "ABANDONED_AFTER", -1.0)
+    sandbox.sweep_abandoned_cgroups.__wrapped__()
+
 
 CRASHY = """
 name: crashy

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_examples import EXAMPLES, example_repo, install
-from tests.workflow.conftest import Cli
+from tests.workflow.wftools import Cli
 
 PIPELINE = EXAMPLES / "workflows" / "data-processing-pipeline.yml"
 SALES = EXAMPLES / "workflows" / "sales.csv"
