@@ -118,6 +118,7 @@ async def run_process(
     on_start: Callable[[int], None] | None = None,
     stdin_data: bytes | None = None,
     output_limit: int = OUTPUT_LIMIT,
+    bound: bool = True,
 ) -> ProcessOutcome:
     """Run ``argv`` to completion within ``timeout`` seconds.
 
@@ -127,11 +128,11 @@ async def run_process(
     SIGKILL after ``kill_grace`` seconds; whatever the plugin left running in its group when
     it exited is killed as well. The child is reaped with ``wait4`` so its CPU time and peak
     memory (including the descendants it waited for) are measured, not guessed. The process
-    dies with Mark-1 (``bound_to_parent``): bwrap's own --die-with-parent comes too late when
-    Mark-1 is killed while bwrap starts.
+    dies with Mark-1 (``bound_to_parent``) unless ``bound`` is False: the caller has it ended
+    another way (a sandboxed run's cgroup guard).
     """
     started = time.monotonic()
-    command, preexec = bound_to_parent(argv)
+    command, preexec = bound_to_parent(argv) if bound else (argv, None)
     proc = subprocess.Popen(
         command,
         cwd=cwd,

@@ -150,8 +150,11 @@ def launcher(policy: SandboxPolicy, cgroups: RunCgroups) -> list[str]:
     if not cgroups.caps_processes and os.geteuid() != 0:
         nproc = _processes_of(os.geteuid()) + policy.max_processes
         caps.append(("-p", resource.RLIMIT_NPROC, nproc, 1))
-    lines = [f'[ "$PPID" = {os.getpid()} ] || exit 137']  # Mark-1 died before setpriv ran
-    lines += [f"echo $$ > {shlex.quote(f)}" for f in cgroups.procs_files()]
+    lines = [f"echo $$ > {shlex.quote(f)}" for f in cgroups.procs_files()]
+    # Joined first, checked second: if Mark-1 is gone by now the guard may have emptied the
+    # cgroups before we joined them, so stop here. The parent is read live from /proc ($PPID
+    # is only the parent when the shell started).
+    lines.append(f'read -r _ _ _ ppid _ < /proc/$$/stat; [ "$ppid" = {os.getpid()} ] || exit 137')
     for flag, kind, value, unit in caps:
         hard = resource.getrlimit(kind)[1]
         cap = value if hard == resource.RLIM_INFINITY else min(value, hard)
@@ -203,7 +206,9 @@ async def run_confined(
     command, cgroups = confined_command(argv, policy, env)
     assert cgroups is not None
     try:
-        done = await run_process(command, **common)
+        # In a run cgroup the guard (watch_after_death) ends the run with Mark-1; only
+        # outside one is the process chain given a death signal (one more exec per run).
+        done = await run_process(command, bound=not cgroups.groups, **common)
         measured = cgroups.usage()
     finally:
         # Removal waits (briefly) for killed processes to leave: not on the event loop.
