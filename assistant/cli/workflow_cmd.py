@@ -477,18 +477,20 @@ def show(run_id: str, as_json: bool) -> None:
 @click.argument("step", required=False)
 def logs(run_id: str, step: str | None) -> None:
     """What the steps of RUN_ID printed (only STEP's, if given; items as STEP[0], STEP[1]...)."""
+    from assistant.workflow.events import step_of
+    from assistant.workflow.logs import log_path
+
     run = _get(run_id)
-    folder = Path(run["workdir"]) / "logs"
     keys = [s["name"] for s in run["steps"]]
     if step is not None:
-        chosen = [k for k in keys if k == step or k.split("[")[0].split("#")[0] == step]
+        chosen = [k for k in keys if k == step or step_of(k) == step]
         if not chosen:
             raise NotFoundError(
                 f"run {run['id']} has no step '{step}'", hint=f"steps: {', '.join(keys)}"
             )
         keys = chosen
     for key in keys:
-        path = folder / f"{key}.log"
+        path = log_path(Path(run["workdir"]), key)
         click.echo(f"== {key} ==")
         click.echo(path.read_text(encoding="utf-8").rstrip() if path.is_file() else "(no output)")
 

@@ -96,7 +96,7 @@ class ProgressView:
         if isinstance(event, ev.RunStarted):
             self.rows = {name: _Row() for name in event.steps}
             return
-        step = getattr(event, "step", None) or _step_of(getattr(event, "key", ""))
+        step = getattr(event, "step", None) or ev.step_of(getattr(event, "key", ""))
         row = self.rows.setdefault(step, _Row())
         if isinstance(event, ev.StepStarted):
             row.state, row.started = "running", row.started or now
@@ -166,10 +166,6 @@ def plain_line(event: ev.WorkflowEvent) -> str | None:
         tail = f": {event.error}" if event.error else ""
         return f"{ICONS.get(event.status, '?')} run {event.run_id} {event.status} in {event.duration:.2f} s{tail}"
     return None
-
-
-def _step_of(key: str) -> str:
-    return key.split("[", 1)[0].split("#", 1)[0]
 
 
 def _combined(instances: dict[str, str]) -> str:

@@ -26,6 +26,7 @@ from assistant.workflow.cache import cache_key
 from assistant.workflow.executors import Executor
 from assistant.workflow.expressions import ExpressionError, render_value, truthy
 from assistant.workflow.journal import Journal, StepRow
+from assistant.workflow.logs import LogFile, log_path
 from assistant.workflow.model import GlobItems, Step
 from assistant.workflow.targets import Target
 from assistant.workflow.validate import CheckedWorkflow
@@ -135,7 +136,7 @@ class Engine:
             await asyncio.shield(self._cancelled(started))
             raise
         outcomes = {n: self.done[n].result() for n in order}
-        status, error = self._verdict(outcomes)
+        status, error = self._verdict()
         outputs = self._outputs(outcomes)
         await self.journal.run_finished(status, outputs, error)
         duration = time.perf_counter() - started
@@ -150,7 +151,7 @@ class Engine:
             ev.RunFinished(self.run_id, "cancelled", time.perf_counter() - started, {}, reason)
         )
 
-    def _verdict(self, outcomes: dict[str, Outcome]) -> tuple[str, str | None]:
+    def _verdict(self) -> tuple[str, str | None]:
         if self.stopping:
             return "failed", self.stopping
         if self.declined:
@@ -202,9 +203,7 @@ class Engine:
                 condition = self.checked.graph.conditions[("steps", self._index(step), "if")]
                 holds = truthy(condition.evaluate(self.scope))
             except ExpressionError as exc:
-                return await self._fail(
-                    step, f"its condition could not be evaluated: {exc.message}"
-                )
+                return self._fail(step, f"its condition could not be evaluated: {exc.message}")
             if not holds:
                 return await self._skip(step, f"condition not met: {step.if_}")
         target = self.checked.targets[step.name]
@@ -264,14 +263,14 @@ class Engine:
         self._emit(ev.StepSkipped(self.run_id, step.name, step.name, why))
         return Outcome("skipped", error=why)
 
-    async def _fail(self, step: Step, why: str) -> Outcome:
+    def _fail(self, step: Step, why: str) -> Outcome:
         if step.on_error == "fail" and not self.stopping:
             self.stopping = f"step '{step.name}' failed: {why}"
         return Outcome("failed", error=why)
 
     # ---- repetition ---------------------------------------------------------------------
 
-    async def _items(self, step: Step) -> list[Any]:
+    def _items(self, step: Step) -> list[Any]:
         source = step.for_each
         if isinstance(source, GlobItems):
             return [str(p) for p in sorted(self.options.base_dir.glob(source.glob)) if p.is_file()]
@@ -284,9 +283,9 @@ class Engine:
 
     async def _map(self, step: Step, target: Target) -> Outcome:
         try:
-            items = await self._items(step)
+            items = self._items(step)
         except ExpressionError as exc:
-            return await self._fail(step, f"its items could not be computed: {exc.message}")
+            return self._fail(step, f"its items could not be computed: {exc.message}")
         limit = asyncio.Semaphore(step.parallel)
         failed: list[str] = []
 
@@ -346,11 +345,11 @@ class Engine:
                 if truthy(until.evaluate(scope)):
                     return outcome
             except ExpressionError as exc:
-                return await self._fail(step, f"its until condition failed: {exc.message}")
+                return self._fail(step, f"its until condition failed: {exc.message}")
             previous = outcome.outputs
             if step.loop.delay and iteration < step.loop.max:
                 await asyncio.sleep(step.loop.delay)
-        return await self._fail(
+        return self._fail(
             step, f"'{step.loop.until}' still did not hold after {step.loop.max} runs"
         )
 
@@ -451,6 +450,7 @@ class Engine:
         iteration: int | None,
     ) -> PluginResult:
         plugin_slot = self.plugin_slots.get(target.plugin)
+        self._emit(ev.StepQueued(self.run_id, key, step.name))
         async with self.slots:
             if plugin_slot is not None:
                 await plugin_slot.acquire()
@@ -480,7 +480,7 @@ class Engine:
                         self.secrets.mask(job.inputs),
                     )
                 )
-                with _LogFile(self.run_dir / "logs" / f"{key}.log") as log:
+                with LogFile(log_path(self.run_dir, key)) as log:
                     return await self.executor.execute(job, self._sink(key, log))
             finally:
                 if plugin_slot is not None:
@@ -595,7 +595,7 @@ class Engine:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def _sink(self, key: str, log: _LogFile) -> Callable[[Event], None]:
+    def _sink(self, key: str, log: LogFile) -> Callable[[Event], None]:
         def sink(event: Event) -> None:
             if isinstance(event, OutputLine):
                 log.write(f"{event.stream}: {event.text}")
@@ -636,24 +636,3 @@ class _Secrets(dict[str, str]):
         if isinstance(value, list):
             return [self.mask(v) for v in value]
         return value
-
-
-class _LogFile:
-    """A step instance's output, appended line by line (``mark1 workflow logs RUN STEP``)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._handle: Any = None
-
-    def __enter__(self) -> _LogFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._handle is not None:
-            self._handle.close()
-
-    def write(self, line: str) -> None:
-        if self._handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("a", encoding="utf-8", buffering=1)
-        self._handle.write(line + "\n")

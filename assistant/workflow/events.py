@@ -8,7 +8,7 @@ a resume would find.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 
@@ -121,6 +121,6 @@ WorkflowEvent = (
 )
 
 
-def event_dict(event: WorkflowEvent) -> dict[str, Any]:
-    """JSON-ready form (``--json`` streams one per line), with its type as ``event``."""
-    return {"event": type(event).__name__, **asdict(event)}
+def step_of(key: str) -> str:
+    """The step an instance key belongs to: ``resize[3]`` and ``poll#2`` -> ``resize``, ``poll``."""
+    return key.split("[", 1)[0].split("#", 1)[0]

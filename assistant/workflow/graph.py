@@ -37,9 +37,6 @@ class Graph:
     templates: dict[tuple[Any, ...], Template] = field(default_factory=dict)
     conditions: dict[tuple[Any, ...], Expression] = field(default_factory=dict)
 
-    def downstream_of(self, name: str) -> list[str]:
-        return [s for s in self.order if name in self.upstream[s]]
-
 
 def check_graph(loaded: LoadedWorkflow) -> tuple[Graph, list[Problem]]:
     """The graph of ``loaded`` and every structural problem in it."""

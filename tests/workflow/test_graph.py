@@ -84,8 +84,6 @@ def test_order_upstream_and_fallbacks() -> None:
         "bottom": {"top", "left", "right"},
     }
     assert graph.fallbacks == {"spare": "right"}
-    assert graph.downstream_of("top") == ["left", "right", "spare", "bottom"]
-    assert graph.downstream_of("left") == ["bottom"]
     assert graph.unreachable == {}
     assert list(graph.templates) == [
         ("steps", 1, "inputs", "n"),
