@@ -542,3 +542,23 @@ steps:
     assert code == 1
     assert out["error"] == "step 'primary' failed: exited with status 3: backup is down too"
     assert out["steps"] == {"primary": "failed", "after": "skipped"}
+
+
+def test_per_plugin_limit_runs_one_instance_at_a_time(
+    cli: Cli, workflow_file: Write, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Independent steps of one plugin, 4 allowed at once overall but 1 for wftools."""
+    monkeypatch.setenv("MARK1_WORKFLOW__PLUGIN_LIMITS", '{"wftools": 1}')
+    path = workflow_file(
+        """
+name: limited
+steps:
+  - {name: a, plugin: wftools, capability: slow, inputs: {seconds: 0.3, tag: a}}
+  - {name: b, plugin: wftools, capability: slow, inputs: {seconds: 0.3, tag: b}}
+  - {name: c, plugin: wftools, capability: slow, inputs: {seconds: 0.3, tag: c}}
+"""
+    )
+    code, out, _ = run_json(cli, path, "--parallel", "4", "--no-cache")
+    assert code == 0
+    spans = sorted((r["started_at"], r["finished_at"]) for r in steps_of(out["run_id"]).values())
+    assert all(spans[i][1] <= spans[i + 1][0] for i in range(len(spans) - 1))
