@@ -77,7 +77,9 @@ class TailCapture(HeadCapture):
             self.truncated = True
 
 
-def bound_to_parent(argv: list[str]) -> tuple[list[str], Callable[[], None] | None]:
+def bound_to_parent(
+    argv: list[str], search_path: str | None = None
+) -> tuple[list[str], Callable[[], None] | None]:
     """``argv`` made to die when this process dies (SIGKILL included), and the ``preexec_fn``
     that needs, if any.
 
@@ -86,10 +88,13 @@ def bound_to_parent(argv: list[str]) -> tuple[list[str], Callable[[], None] | No
     death signal and execs the command (it survives ``exec`` of anything not set-uid); only
     where it is missing does a ``preexec_fn`` do it, which is much slower: Python must then
     fork its whole address space instead of using vfork (9 ms against 1 ms for a 150 MB
-    process, bench/bench_workflow.py).
+    process, bench/bench_workflow.py). A program that cannot be executed (``search_path`` is the
+    child's PATH) is left to fail in ``Popen`` as usual, with its own error, not setpriv's.
     """
     setpriv = _setpriv()
     if setpriv is not None:
+        if not _runnable(argv[0], search_path):
+            return argv, None
         return [setpriv, "--pdeathsig", "KILL", "--", *argv], None
     parent = os.getpid()
     libc = ctypes.CDLL(None, use_errno=True)
@@ -100,6 +105,12 @@ def bound_to_parent(argv: list[str]) -> tuple[list[str], Callable[[], None] | No
             os._exit(137)
 
     return argv, setup
+
+
+def _runnable(program: str, search_path: str | None) -> bool:
+    if os.sep in program:
+        return os.path.isfile(program) and os.access(program, os.X_OK)
+    return shutil.which(program, path=search_path) is not None
 
 
 @functools.cache
@@ -132,7 +143,7 @@ async def run_process(
     another way (a sandboxed run's cgroup guard).
     """
     started = time.monotonic()
-    command, preexec = bound_to_parent(argv) if bound else (argv, None)
+    command, preexec = bound_to_parent(argv, env.get("PATH")) if bound else (argv, None)
     proc = subprocess.Popen(
         command,
         cwd=cwd,

@@ -252,7 +252,7 @@ class Service:
         if policy is not None and network:
             policy = replace(policy, network=True)
         command, cgroups = confined_command(argv, policy, env)
-        command, preexec = bound_to_parent(command)
+        command, preexec = bound_to_parent(command, env.get("PATH"))
         logs = context.workdir / ".mark1"
         logs.mkdir(parents=True, exist_ok=True)
         log = open(logs / "service.log", "ab")  # noqa: SIM115 - lives as long as the service
