@@ -148,7 +148,7 @@ def launcher(policy: SandboxPolicy, cgroups: RunCgroups) -> list[str]:
     if policy.cpu_seconds:
         caps.append(("-t", resource.RLIMIT_CPU, policy.cpu_seconds, 1))
     if not cgroups.caps_processes and os.geteuid() != 0:
-        nproc = _processes_of(os.geteuid()) + policy.max_processes
+        nproc = _tasks_of(os.geteuid()) + policy.max_processes
         caps.append(("-p", resource.RLIMIT_NPROC, nproc, 1))
     lines = [f"echo $$ > {shlex.quote(f)}" for f in cgroups.procs_files()]
     # Joined first, checked second: if Mark-1 is gone by now the guard may have emptied the
@@ -157,19 +157,25 @@ def launcher(policy: SandboxPolicy, cgroups: RunCgroups) -> list[str]:
     lines.append(f'read -r _ _ _ ppid _ < /proc/$$/stat; [ "$ppid" = {os.getpid()} ] || exit 137')
     for flag, kind, value, unit in caps:
         hard = resource.getrlimit(kind)[1]
-        cap = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        lines.append(f"ulimit {flag} {cap // unit}")
+        cap = (value if hard == resource.RLIM_INFINITY else min(value, hard)) // unit
+        # dash calls the process limit -p, bash -u (its -p is the pipe size): try both. A
+        # limit that cannot be set stops the run rather than running it unlimited.
+        tried = f"ulimit -p {cap} 2>/dev/null || ulimit -u {cap}" if flag == "-p" else ""
+        lines.append(f"{{ {tried or f'ulimit {flag} {cap}'}; }} || exit 126")
     lines.append('exec "$@"')
     return ["/bin/sh", "-c", "; ".join(lines), "mark1-sandbox"]
 
 
-def _processes_of(uid: int) -> int:
+def _tasks_of(uid: int) -> int:
+    """Threads the user runs now: RLIMIT_NPROC counts threads, not processes, so a desktop
+    with a few browsers needs thousands of headroom before the plugin's own allowance."""
     count = 0
     with os.scandir("/proc") as entries:
         for entry in entries:
             if entry.name.isdigit():
                 with contextlib.suppress(OSError):
-                    count += entry.stat().st_uid == uid
+                    if entry.stat().st_uid == uid:
+                        count += len(os.listdir(f"/proc/{entry.name}/task"))
     return count
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from pathlib import Path
@@ -214,32 +215,38 @@ def _approver(yes: bool, view: ProgressView) -> Any:
                 err=True,
             )
             return False
-        with view.pause():
-            shown = ", ".join(f"{k}={v}" for k, v in request.inputs.items())
-            return click.confirm(
-                f"Run step '{request.step}' ({request.plugin}.{request.capability}, "
-                f"{request.side_effects}) with {shown or 'no inputs'}?",
-                default=False,
-            )
+        shown = ", ".join(f"{k}={v}" for k, v in request.inputs.items())
+        return await _ask(
+            view,
+            f"Run step '{request.step}' ({request.plugin}.{request.capability}, "
+            f"{request.side_effects}) with {shown or 'no inputs'}?",
+        )
 
     return approve
 
 
-def _rerun_confirmer(yes: bool) -> Any:
+async def _ask(view: ProgressView, question: str) -> bool:
+    """A yes/no question on stderr (stdout may be --json), asked in a thread so the steps
+    already running keep being served while the person thinks."""
+    with view.pause():
+        return await asyncio.to_thread(click.confirm, question, default=False, err=True)
+
+
+def _rerun_confirmer(yes: bool, view: ProgressView) -> Any:
     async def confirm(row: StepRow) -> bool:
         if yes:
             return True
         if not sys.stdin.isatty():
             click.echo(
-                f"step '{row.key}' ({row.side_effects}) was running when the run stopped; not "
+                f"step '{row.key}' ({row.side_effects}) was stopped part-way; not "
                 "running it again (pass --yes to re-run it)",
                 err=True,
             )
             return False
-        return click.confirm(
-            f"Step '{row.key}' ({row.side_effects}) was running when the run stopped and may "
-            "have done part of its work. Run it again?",
-            default=False,
+        return await _ask(
+            view,
+            f"Step '{row.key}' ({row.side_effects}) was stopped part-way and may have done part "
+            "of its work. Run it again?",
         )
 
     return confirm
@@ -357,7 +364,7 @@ def resume(
                     executor=executor,
                     on_event=view,
                     approve=_approver(yes, view),
-                    confirm_rerun=_rerun_confirmer(yes),
+                    confirm_rerun=_rerun_confirmer(yes, view),
                 )
 
     _report(*run_async(go()), as_json=as_json)

@@ -11,6 +11,7 @@ a file parameter is written as a JSON artifact: plugins get files where they ask
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -47,11 +48,23 @@ class Bus:
         self.store = ArtifactStore(run_dir / "artifacts")
         self.formats: dict[str, str] = {}
 
-    def keep(self, result: PluginResult, target: Target) -> None:
+    def keep(self, result: PluginResult, target: Target, workdir: Path) -> None:
         """Move the files a step produced into the artifact store and point its outputs at
-        the stored copies (hard links: nothing is copied on the same filesystem)."""
+        the stored copies (hard links: nothing is copied on the same filesystem).
+
+        Only regular files inside the step's own folder are taken: a plugin that declares a
+        symbolic link (to ~/.ssh/id_rsa, say) or a path outside its folder must not get Mark-1,
+        which runs unconfined, to read that file for it (or link and lock it).
+        """
         if not result.artifacts:
             return
+        folder = os.path.realpath(workdir) + os.sep
+        for path in result.artifacts:
+            if os.path.islink(path) or not os.path.realpath(path).startswith(folder):
+                raise ValueError(
+                    f"the step declared {path} as its file, which is a symbolic link or lies "
+                    "outside its own folder: refused"
+                )
         produced = {v: k for k, v in result.outputs.items() if isinstance(v, str)}
         moved: dict[str, str] = {}
         for path in result.artifacts:

@@ -11,15 +11,16 @@ journal says succeeded (or were skipped) are restored, never run again.
 from __future__ import annotations
 
 import asyncio
+import glob
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from adapters.base import Event, Notice, OutputLine, PluginResult, Progress
-from assistant.errors import Mark1Error
+from assistant.errors import Mark1Error, UserError
 from assistant.workflow import events as ev
 from assistant.workflow.bus import Bus
 from assistant.workflow.cache import cache_key
@@ -35,8 +36,8 @@ from memory.converters import ConversionError
 EventSink = Callable[[ev.WorkflowEvent], None]
 Approver = Callable[[ev.ApprovalRequested], Awaitable[bool]]
 RerunConfirmer = Callable[[StepRow], Awaitable[bool]]
-SAFE_TO_RERUN = {"read-only", "writes-workspace"}
-CACHEABLE = {"read-only", "writes-workspace"}
+# Effects that stay in the step's own folder: safe to run again after a crash, and to cache.
+CONTAINED = {"read-only", "writes-workspace"}
 
 
 @dataclass
@@ -129,27 +130,30 @@ class Engine:
         tasks = [asyncio.create_task(self._drive(self.wf.step(n)), name=n) for n in order]  # type: ignore[arg-type]
         try:
             await asyncio.gather(*tasks)
-        except BaseException:
+        except BaseException as exc:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await asyncio.shield(self._cancelled(started))
+            stopped = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+            reason = "cancelled by the user" if stopped else f"internal error: {exc!r}"
+            await asyncio.shield(
+                self._stopped(started, "cancelled" if stopped else "failed", reason)
+            )
             raise
         outcomes = {n: self.done[n].result() for n in order}
         status, error = self._verdict()
         outputs = self._outputs(outcomes)
+        outputs = self.secrets.mask(outputs)
         await self.journal.run_finished(status, outputs, error)
         duration = time.perf_counter() - started
         self._emit(ev.RunFinished(self.run_id, status, duration, outputs, error))
         return RunOutcome(status, outputs, error, outcomes)
 
-    async def _cancelled(self, started: float) -> None:
-        reason = "cancelled by the user"
+    async def _stopped(self, started: float, status: str, reason: str) -> None:
+        """Record a run that did not reach its end: its running steps and itself."""
         await self.journal.steps_cancelled(reason)
-        await self.journal.run_finished("cancelled", {}, reason)
-        self._emit(
-            ev.RunFinished(self.run_id, "cancelled", time.perf_counter() - started, {}, reason)
-        )
+        await self.journal.run_finished(status, {}, reason)
+        self._emit(ev.RunFinished(self.run_id, status, time.perf_counter() - started, {}, reason))
 
     def _verdict(self) -> tuple[str, str | None]:
         if self.stopping:
@@ -273,7 +277,8 @@ class Engine:
     def _items(self, step: Step) -> list[Any]:
         source = step.for_each
         if isinstance(source, GlobItems):
-            return [str(p) for p in sorted(self.options.base_dir.glob(source.glob)) if p.is_file()]
+            pattern = os.path.join(self.options.base_dir, os.path.expanduser(source.glob))
+            return [p for p in sorted(glob.glob(pattern, recursive=True)) if os.path.isfile(p)]
         value = render_value(source, self.scope)
         if not isinstance(value, list):
             raise ExpressionError(
@@ -304,7 +309,9 @@ class Engine:
                     failed.append(f"{step.name}[{index}]")
                 return outcome
 
-        results = await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
+        async with asyncio.TaskGroup() as group:  # one item failing badly stops its siblings
+            running = [group.create_task(one(i, item)) for i, item in enumerate(items)]
+        results = [task.result() for task in running]
         merged = {
             alias: [r.outputs.get(alias) for r in results]
             for alias in dict.fromkeys(k for r in results for k in r.outputs)
@@ -373,14 +380,16 @@ class Engine:
                 )
             )
             return Outcome("succeeded", row.outputs, artifacts=row.artifacts)
-        interrupted = row is not None and row.status in ("running", "retrying")
+        queued = time.time()
+        interrupted = row is not None and row.status in ("running", "retrying", "cancelled")
         if interrupted and not await self._may_rerun(row, target):
             why = (
-                f"it was running when the run stopped and may have had {target.side_effects} "
-                "side effects; not run again without your confirmation"
+                f"it was stopped part-way and may have had {target.side_effects} side effects; "
+                "not run again without your confirmation"
             )
-            return Outcome("failed", error=why)
-        queued = time.time()
+            return await self._refused(
+                step, target, key, {}, UserError(why), queued, item_index, iteration
+            )
         scope = {**self.scope, **extra} if extra else self.scope
         inputs: dict[str, Any] = {}
         try:
@@ -389,7 +398,7 @@ class Engine:
             job = await self.executor.prepare(
                 key, target, inputs, self._workdir(key), step.timeout or self.options.timeout
             )
-        except (ExpressionError, ConversionError, Mark1Error) as exc:
+        except (ExpressionError, ConversionError, Mark1Error, OSError, ValueError) as exc:
             return await self._refused(
                 step, target, key, inputs, exc, queued, item_index, iteration
             )
@@ -397,7 +406,7 @@ class Engine:
         if (
             step.cache
             and not self.options.no_cache
-            and target.side_effects in CACHEABLE
+            and target.side_effects in CONTAINED
             and target.builtin is None
         ):
             cache = cache_key(target, job.inputs, self.run_dir.parent)
@@ -431,7 +440,7 @@ class Engine:
     async def _may_rerun(self, row: StepRow | None, target: Target) -> bool:
         """Whether an instance interrupted by a crash may run again: it may if its effects stay
         in its workspace, otherwise only when the person says so."""
-        if target.side_effects in SAFE_TO_RERUN:
+        if target.side_effects in CONTAINED:
             return True
         return (
             row is not None and self._confirm_rerun is not None and await self._confirm_rerun(row)
@@ -451,10 +460,10 @@ class Engine:
     ) -> PluginResult:
         plugin_slot = self.plugin_slots.get(target.plugin)
         self._emit(ev.StepQueued(self.run_id, key, step.name))
-        async with self.slots:
-            if plugin_slot is not None:
-                await plugin_slot.acquire()
-            try:
+        if plugin_slot is not None:  # first: a plugin at its limit must not hold global slots
+            await plugin_slot.acquire()
+        try:
+            async with self.slots:
                 await self.journal.step_started(
                     key,
                     step=step.name,
@@ -481,10 +490,17 @@ class Engine:
                     )
                 )
                 with LogFile(log_path(self.run_dir, key)) as log:
-                    return await self.executor.execute(job, self._sink(key, log))
-            finally:
-                if plugin_slot is not None:
-                    plugin_slot.release()
+                    return await self._execute(job, key, log)
+        finally:
+            if plugin_slot is not None:
+                plugin_slot.release()
+
+    async def _execute(self, job: Any, key: str, log: LogFile) -> PluginResult:
+        """One run of the job; whatever goes wrong in it fails this step, not the whole run."""
+        try:
+            return await self.executor.execute(job, self._sink(key, log))
+        except Exception as exc:  # noqa: BLE001 - the step's own top-level handler
+            return PluginResult("failed", error=f"internal error: {exc!r}")
 
     async def _finish(
         self, step: Step, target: Target, key: str, result: PluginResult, cache: str | None
@@ -492,18 +508,23 @@ class Engine:
         outputs: dict[str, Any] = {}
         if result.ok:
             try:
-                self.bus.keep(result, target)
+                self.bus.keep(result, target, self._workdir(key))
                 outputs = self._aliased(step, result)
             except (OSError, ValueError) as exc:
                 result.status, result.error = "failed", str(exc)
         if not result.ok:
             outputs = dict(result.outputs)
-        entry = (cache, target.plugin, target.capability) if cache and result.ok else None
-        await self.journal.step_finished(key, result, outputs=outputs, cache_entry=entry)
+        recorded, shown = self.secrets.masked_result(result), self.secrets.mask(outputs)
+        # The cache keeps the capability's own outputs (names differ between steps); never
+        # a result that carried a secret, which must not be stored.
+        entry = None
+        if cache and result.ok and shown == outputs:
+            entry = (cache, target.plugin, target.capability, result.outputs)
+        await self.journal.step_finished(key, recorded, outputs=shown, cache_entry=entry)
         duration = float(result.metrics.get("duration_s", 0.0))
         self._emit(
             ev.StepFinished(
-                self.run_id, key, step.name, result.status, duration, outputs, result.error
+                self.run_id, key, step.name, result.status, duration, shown, recorded.error
             )
         )
         return Outcome(result.status, outputs, artifacts=list(result.artifacts), error=result.error)
@@ -520,7 +541,8 @@ class Engine:
         item_index: int | None,
         iteration: int | None,
     ) -> Outcome:
-        outputs, artifacts = hit
+        raw, artifacts = hit
+        outputs = self._aliased(step, PluginResult("succeeded", outputs=raw, artifacts=artifacts))
         await self.journal.step_started(
             key,
             step=step.name,
@@ -555,6 +577,7 @@ class Engine:
     ) -> Outcome:
         """A step that cannot start (its inputs do not resolve or fit): failed, not retried."""
         message = exc.message if isinstance(exc, Mark1Error | ExpressionError) else str(exc)
+        message = self.secrets.mask(message)
         await self.journal.step_started(
             key,
             step=step.name,
@@ -598,8 +621,9 @@ class Engine:
     def _sink(self, key: str, log: LogFile) -> Callable[[Event], None]:
         def sink(event: Event) -> None:
             if isinstance(event, OutputLine):
-                log.write(f"{event.stream}: {event.text}")
-                self._emit(ev.StepLog(self.run_id, key, event.stream, event.text))
+                text = self.secrets.mask(event.text)
+                log.write(f"{event.stream}: {text}")
+                self._emit(ev.StepLog(self.run_id, key, event.stream, text))
             elif isinstance(event, Progress):
                 self._emit(ev.StepProgress(self.run_id, key, event.percent, event.message))
             elif isinstance(event, Notice):
@@ -622,6 +646,20 @@ class _Secrets(dict[str, str]):
         if isinstance(value, str) and value:
             self.read.add(value)
         return value
+
+    def masked_result(self, result: PluginResult) -> PluginResult:
+        """``result`` as it may be recorded: command line, output tails, error and outputs
+        masked."""
+        if not self.read:
+            return result
+        return replace(
+            result,
+            outputs=self.mask(result.outputs),
+            command=self.mask(result.command),
+            stdout=self.mask(result.stdout),
+            stderr=self.mask(result.stderr),
+            error=self.mask(result.error),
+        )
 
     def mask(self, value: Any) -> Any:
         """``value`` with every secret read so far replaced by ``***``."""

@@ -199,7 +199,7 @@ class Journal:
         *,
         outputs: dict[str, Any],
         cached: bool = False,
-        cache_entry: tuple[str, str, str] | None = None,
+        cache_entry: tuple[str, str, str, dict[str, Any]] | None = None,
     ) -> None:
         """Record how the step ended, and (same transaction) its cache entry when it has one."""
         statements: list[Statement] = [
@@ -224,7 +224,7 @@ class Journal:
             )
         ]
         if cache_entry is not None:
-            cache_key, plugin, capability = cache_entry
+            cache_key, plugin, capability, raw_outputs = cache_entry
             statements.append(
                 (
                     "INSERT OR REPLACE INTO step_cache(key, plugin, capability, outputs_json,"
@@ -233,7 +233,7 @@ class Journal:
                         cache_key,
                         plugin,
                         capability,
-                        dumps(outputs),
+                        dumps(raw_outputs),
                         dumps(result.artifacts),
                         time.time(),
                     ),

@@ -7,6 +7,7 @@ even if the file is edited or deleted. A schedule is "every N seconds" or a cron
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -117,9 +118,11 @@ class Schedule:
         return f"every {self.every:g} s" if self.every is not None else f"cron '{self.cron}'"
 
     def following(self, now: float) -> float:
-        """When it is due next, after running at ``now`` (missed slots are not replayed)."""
+        """When it is due next, after running at ``now``: the first slot of its rhythm after
+        ``now`` (slots missed while the daemon was down or a run was long are skipped)."""
         if self.every is not None:
-            return max(self.next_at + self.every, now + MIN_EVERY)
+            missed = max(0, math.floor((now - self.next_at) / self.every))
+            return self.next_at + self.every * (missed + 1)
         assert self.cron is not None
         return next_cron(self.cron, now)
 

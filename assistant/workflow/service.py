@@ -12,6 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from adapters.process import process_alive
 from assistant import paths
 from assistant.config import Settings, workspace
 from assistant.errors import NotFoundError, UserError
@@ -111,7 +112,7 @@ async def resume_run(
     if row["status"] == "succeeded":
         raise UserError(f"run {run_id} already succeeded; there is nothing to resume")
     pid = row["runner_pid"]
-    if row["status"] == "running" and pid and pid != os.getpid() and _alive(pid):
+    if row["status"] == "running" and pid and pid != os.getpid() and process_alive(pid):
         raise UserError(
             f"run {run_id} is still running (process {pid})",
             hint=f"`mark1 workflow cancel {run_id}` stops it; resume it afterwards",
@@ -195,13 +196,3 @@ async def find_workflow_run(store: Store, run_id: str) -> Any:
             hint="`mark1 workflow history` lists runs",
         )
     return rows[0]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -503,7 +503,7 @@ steps:
     assert given == [str(stored[0]), str(stored[0])]
 
 
-def test_secrets_reach_the_step_but_not_its_recorded_inputs(
+def test_secrets_reach_the_step_but_never_its_records(
     cli: Cli, workflow_file: Write, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MY_TOKEN", "s3cr3t-t0ken")
@@ -515,13 +515,23 @@ steps:
     plugin: wftools
     capability: emit
     inputs: {value: "Bearer ${secrets.MY_TOKEN}"}
+  - name: check
+    plugin: core
+    capability: echo
+    depends_on: [use]
+    if: "steps.use.outputs.value == 'Bearer s3cr3t-t0ken'"
+    inputs: {ok: true}
 """
     )
     code, out, _ = run_json(cli, path)
     assert code == 0
-    row = steps_of(out["run_id"])["use"]
-    assert json.loads(row["inputs_json"]) == {"value": "Bearer ***", "sleep": 0}
-    assert json.loads(row["outputs_json"]) == {"value": "Bearer s3cr3t-t0ken"}
+    assert out["steps"] == {"use": "succeeded", "check": "succeeded"}, "the real value flowed"
+    rows = steps_of(out["run_id"])
+    assert json.loads(rows["use"]["inputs_json"]) == {"value": "Bearer ***", "sleep": 0}
+    assert json.loads(rows["use"]["outputs_json"]) == {"value": "Bearer ***"}
+    assert "s3cr3t" not in (rows["use"]["command_json"] + rows["use"]["stdout_tail"])
+    log = paths.data_dir() / "workflow-runs" / out["run_id"] / "logs" / "use.log"
+    assert "s3cr3t" not in log.read_text()
 
 
 def test_a_failing_fallback_fails_the_run(cli: Cli, workflow_file: Write) -> None:
@@ -562,3 +572,72 @@ steps:
     assert code == 0
     spans = sorted((r["started_at"], r["finished_at"]) for r in steps_of(out["run_id"]).values())
     assert all(spans[i][1] <= spans[i + 1][0] for i in range(len(spans) - 1))
+
+
+def test_a_produced_symlink_to_an_outside_file_is_refused(
+    cli: Cli, workflow_file: Write, tmp_path: Path
+) -> None:
+    """Mark-1 collects step files unconfined: it must not read or lock a file for a plugin."""
+    secret = tmp_path / "private.txt"
+    secret.write_text("only mine")
+    secret.chmod(0o640)
+    path = workflow_file(
+        f"""
+name: sneaky
+steps:
+  - {{name: grab, plugin: wftools, capability: sneaky, inputs: {{target: "{secret}"}}}}
+"""
+    )
+    code, out, _ = run_json(cli, path)
+    assert code == 1
+    error = steps_of(out["run_id"])["grab"]["error"]
+    assert error.endswith("which is a symbolic link or lies outside its own folder: refused")
+    assert secret.stat().st_mode & 0o777 == 0o640
+    store = paths.data_dir() / "workflow-runs" / out["run_id"] / "artifacts"
+    assert not store.exists() or not any(p.is_file() for p in store.rglob("*"))
+
+
+def test_cached_results_take_each_steps_own_output_names(cli: Cli, workflow_file: Write) -> None:
+    path = workflow_file(
+        """
+name: aliases
+steps:
+  - {name: a, plugin: wftools, capability: emit, inputs: {value: same}, outputs: {first: value}}
+  - name: b
+    plugin: wftools
+    capability: emit
+    depends_on: [a]
+    inputs: {value: same}
+    outputs: {second: value}
+  - name: both
+    plugin: core
+    capability: echo
+    depends_on: [b]
+    inputs: {pair: ["${steps.a.outputs.first}", "${steps.b.outputs.second}"]}
+    outputs: {pair: pair}
+"""
+    )
+    code, out, _ = run_json(cli, path)
+    assert code == 0
+    assert out["outputs"] == {"first": "same", "second": "same", "pair": ["same", "same"]}
+    assert steps_of(out["run_id"])["b"]["cached"] == 1
+
+
+def test_a_glob_may_be_absolute(cli: Cli, workflow_file: Write, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x.csv").write_text("a\n")
+    path = workflow_file(
+        f"""
+name: absolute
+steps:
+  - name: each
+    plugin: core
+    capability: echo
+    for_each: {{glob: "{tmp_path}/in/*.csv"}}
+    inputs: {{file: "${{item}}"}}
+    outputs: {{file: file}}
+"""
+    )
+    code, out, _ = run_json(cli, path)
+    assert code == 0
+    assert out["outputs"] == {"file": [str(tmp_path / "in" / "x.csv")]}

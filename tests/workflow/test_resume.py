@@ -208,7 +208,7 @@ steps:
     refused = mark1(mark1_exe, "workflow", "resume", run_id)
     assert refused.returncode == 1
     assert (
-        "step 'ship' (external) was running when the run stopped; not running it again "
+        "step 'ship' (external) was stopped part-way; not running it again "
         "(pass --yes to re-run it)" in refused.stderr
     )
     assert ledger(run_id, "ship") == []

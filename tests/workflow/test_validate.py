@@ -120,7 +120,7 @@ def test_disabled_plugin(cli: Cli, workflow_file: Write, wftools: object) -> Non
             "    plugin: wftools\n    capability: emitt\n",
             "{path}:5:17: steps[0].capability: plugin 'wftools' has no capability 'emitt'\n"
             "  hint: did you mean 'emit'? it has: emit, flaky, slow, fail, table, count, "
-            "picture, deploy",
+            "picture, sneaky, deploy",
             id="unknown-capability",
         ),
         pytest.param(
@@ -248,7 +248,7 @@ steps:
         "    fix: add for_each, or remove parallel (independent steps already run at once)\n"
         f"  also {path}:5:17: steps[0].capability: plugin 'wftools' has no capability 'tabel'\n"
         "    fix: did you mean 'table'? it has: emit, flaky, slow, fail, table, count, "
-        "picture, deploy\n"
+        "picture, sneaky, deploy\n"
         f"  also {path}:11:13: steps[2].plugin: plugin 'nothere' is not installed\n"
         "    fix: install it with `mark1 plugin install SOURCE` (installed: wftools)\n"
         f"  also {path}:17:23: steps[3].inputs.seconds: 'soon' is not of type 'number'\n"
