@@ -387,13 +387,16 @@ def cancel(run_id: str, wait: float) -> None:
     row = run_async(go())
     if row["status"] != "running" or not row["runner_pid"]:
         raise UserError(f"run {row['id']} is not running (it is {row['status']})")
+    gone = UserError(
+        f"the process of run {row['id']} is gone (Mark-1 stopped without recording it)",
+        hint=f"`mark1 workflow resume {row['id']}` continues it",
+    )
+    if not _is_mark1(row["runner_pid"]):
+        raise gone  # the number may belong to another program by now: never signal it
     try:
         os.kill(row["runner_pid"], signal.SIGTERM)
     except ProcessLookupError:
-        raise UserError(
-            f"the process of run {row['id']} is gone",
-            hint=f"`mark1 workflow resume {row['id']}` continues it",
-        ) from None
+        raise gone from None
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if _status(row["id"]) != "running":
@@ -401,6 +404,15 @@ def cancel(run_id: str, wait: float) -> None:
             return
         time.sleep(0.1)
     raise UserError(f"run {row['id']} did not stop within {wait:g} s", hint="try again")
+
+
+def _is_mark1(pid: int) -> bool:
+    """Whether ``pid`` is a Mark-1 process (its command line names mark1 or our entry point)."""
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(b"mark1" in w or b"assistant.cli.main" in w for w in words)
 
 
 def _status(run_id: str) -> str:

@@ -127,14 +127,25 @@ class Journal:
             )
         )
 
-    async def run_resumed(self) -> None:
-        await self.commit(
-            (
+    async def run_resumed(self, status: str, runner_pid: int | None) -> bool:
+        """Claim the run for this process, only if it is still as it was read (``status``,
+        ``runner_pid``): of two resumes started together, one wins and the other is told."""
+        return bool(await self._call(self._claim, status, runner_pid))
+
+    def _claim(self, status: str, runner_pid: int | None) -> int:
+        assert self._conn is not None
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = self._conn.execute(
                 "UPDATE runs SET status = 'running', error = NULL, finished_at = NULL,"
-                " runner_pid = ? WHERE id = ?",
-                (os.getpid(), self.run_id),
+                " runner_pid = ? WHERE id = ? AND status = ? AND runner_pid IS ?",
+                (os.getpid(), self.run_id, status, runner_pid),
             )
-        )
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+        return cursor.rowcount
 
     async def step_started(
         self,

@@ -128,25 +128,28 @@ async def resume_run(
         timeout=recorded.get("timeout"),
     )
     folder = Path(row["workdir"])
-    async with Journal(store.path, run_id) as journal:
+    chosen = executor or recorded.get("executor") or "local"
+    async with Journal(store.path, run_id) as journal, make_executor(chosen, store, settings) as ex:
         previous = await journal.steps()
-        await journal.run_resumed()
-        chosen = executor or recorded.get("executor") or "local"
-        async with make_executor(chosen, store, settings) as ex:
-            engine = Engine(
-                checked,
-                run_id=run_id,
-                run_dir=folder,
-                inputs=loads(row["inputs_json"]) or {},
-                journal=journal,
-                executor=ex,
-                options=options,
-                on_event=on_event,
-                approve=approve,
-                confirm_rerun=confirm_rerun,
-                previous=previous,
+        if not await journal.run_resumed(row["status"], pid):
+            raise UserError(
+                f"run {run_id} was resumed by another process just now",
+                hint=f"`mark1 workflow status {run_id} --follow` shows its progress",
             )
-            return run_id, await engine.run()
+        engine = Engine(
+            checked,
+            run_id=run_id,
+            run_dir=folder,
+            inputs=loads(row["inputs_json"]) or {},
+            journal=journal,
+            executor=ex,
+            options=options,
+            on_event=on_event,
+            approve=approve,
+            confirm_rerun=confirm_rerun,
+            previous=previous,
+        )
+        return run_id, await engine.run()
 
 
 async def run_saved(

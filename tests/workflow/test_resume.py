@@ -280,3 +280,19 @@ steps:
     assert (rows["nap"]["status"], rows["nap"]["error"]) == ("cancelled", "cancelled by the user")
     assert "after" not in rows
     assert ledger(run_id, "nap") == []
+
+
+def test_cancel_of_a_run_whose_engine_died_points_to_resume(
+    mark1_exe: str, workflow_file: Callable[..., Path]
+) -> None:
+    path = workflow_file(CRASHY)
+    killed = mark1(mark1_exe, "workflow", "run", str(path), env={"MARK1_TEST_CRASH_AFTER": "3"})
+    assert killed.returncode == -signal.SIGKILL
+    run_id = str(latest_run()["id"])
+    result = mark1(mark1_exe, "workflow", "cancel", run_id)
+    assert result.returncode == 2
+    assert (
+        f"the process of run {run_id} is gone (Mark-1 stopped without recording it)"
+        in result.stderr
+    )
+    assert f"hint: `mark1 workflow resume {run_id}` continues it" in result.stderr
