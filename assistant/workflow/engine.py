@@ -214,7 +214,10 @@ class Engine:
         if step.approval == "required" and not await self._approved(step, target):
             self.declined = True
             return await self._skip(step, "declined by the user")
-        if step.for_each is not None:
+        stood_in = step.fallback is not None and self._succeeded_before(step.fallback)
+        if stood_in:  # its fallback already stood in before the interruption
+            outcome = Outcome("failed", error="replaced by its fallback before the interruption")
+        elif step.for_each is not None:
             outcome = await self._map(step, target)
         elif step.loop is not None:
             outcome = await self._loop(step, target)
@@ -237,9 +240,8 @@ class Engine:
         return next(i for i, s in enumerate(self.wf.steps) if s.name == step.name)
 
     async def _approved(self, step: Step, target: Target) -> bool:
-        row = self.previous.get(step.name)
-        if row is not None and row.status == "succeeded":
-            return True  # approved (and run) before the crash
+        if self._started_before(step.name):
+            return True  # approved (and started) before the run was interrupted
         request = ev.ApprovalRequested(
             self.run_id,
             step.name,
@@ -250,6 +252,14 @@ class Engine:
         )
         self._emit(request)
         return self._approve is not None and await self._approve(request)
+
+    def _succeeded_before(self, key: str) -> bool:
+        row = self.previous.get(key)
+        return row is not None and row.status == "succeeded"
+
+    def _started_before(self, name: str) -> bool:
+        """Whether an earlier attempt of this run got step ``name`` (any instance) going."""
+        return any(row.step == name and row.status != "skipped" for row in self.previous.values())
 
     async def _skip(self, step: Step, why: str) -> Outcome:
         target = self.checked.targets[step.name]
@@ -354,8 +364,9 @@ class Engine:
             except ExpressionError as exc:
                 return self._fail(step, f"its until condition failed: {exc.message}")
             previous = outcome.outputs
-            if step.loop.delay and iteration < step.loop.max:
-                await asyncio.sleep(step.loop.delay)
+            restored = self._succeeded_before(f"{step.name}#{iteration + 1}")
+            if step.loop.delay and iteration < step.loop.max and not restored:
+                await asyncio.sleep(step.loop.delay)  # a restored run already waited
         return self._fail(
             step, f"'{step.loop.until}' still did not hold after {step.loop.max} runs"
         )
@@ -373,7 +384,7 @@ class Engine:
         iteration: int | None = None,
     ) -> Outcome:
         row = self.previous.get(key)
-        if row is not None and row.status == "succeeded":
+        if row is not None and self._succeeded_before(key):
             self._emit(
                 ev.StepFinished(
                     self.run_id, key, step.name, "succeeded", 0.0, row.outputs, resumed=True

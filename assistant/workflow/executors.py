@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from adapters.base import Adapter, CapabilitySpec, EventSink, Notice, PluginResult, RunContext
 from adapters.inputs import validate
 from assistant.config import Settings
-from assistant.errors import InputError
+from assistant.errors import InputError, UserError
 from assistant.plugins import invoke
 from assistant.workflow.builtins import run_builtin
 from assistant.workflow.targets import Target
@@ -143,18 +143,28 @@ class DaskExecutor(LocalExecutor):
                 "the Dask executor needs the 'distributed' package",
                 hint="install Mark-1 with its dask extra: uv pip install 'mark1[dask]'",
             ) from exc
-        if self.address == "local":
-            self._cluster = await LocalCluster(
-                n_workers=self.workers,
-                threads_per_worker=1,
-                processes=True,
-                asynchronous=True,
-                dashboard_address=None,
-                host="127.0.0.1",
-            )
-            self._client = await Client(self._cluster, asynchronous=True)
-        else:
-            self._client = await Client(self.address, asynchronous=True, timeout="10s")
+        try:
+            if self.address == "local":
+                self._cluster = await LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    asynchronous=True,
+                    dashboard_address=None,
+                    host="127.0.0.1",
+                )
+                self._client = await Client(self._cluster, asynchronous=True)
+            else:
+                self._client = await Client(self.address, asynchronous=True, timeout="5s")
+        except BaseException as exc:
+            await self.__aexit__(None, None, None)  # workers already started must not linger
+            if isinstance(exc, OSError | TimeoutError) and self.address != "local":
+                raise UserError(
+                    f"cannot reach the Dask scheduler at {self.address}: {exc}",
+                    hint="start one (`dask scheduler`, then `dask worker ADDRESS` on each "
+                    "machine) or use --executor dask for a cluster on this machine",
+                ) from exc
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -67,3 +67,19 @@ def test_map_step_on_an_existing_cluster(
     assert used and all(address != cluster for address in used), "workers, not the scheduler"
     shown = json.loads(cli("workflow", "show", out["run_id"], "--json").out)
     assert [s["status"] for s in shown["steps"]] == ["succeeded"] * 5
+
+
+def test_an_unreachable_scheduler_is_explained(
+    cli: Cli, workflow_file: Callable[..., Path]
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = cli(
+        "workflow", "run", str(workflow_file(MAP)), "--executor", f"tcp://127.0.0.1:{port}"
+    )
+    assert result.code == 2
+    assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in result.err
+    assert "hint: start one (`dask scheduler`" in result.err

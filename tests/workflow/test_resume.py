@@ -296,3 +296,29 @@ def test_cancel_of_a_run_whose_engine_died_points_to_resume(
         in result.stderr
     )
     assert f"hint: `mark1 workflow resume {run_id}` continues it" in result.stderr
+
+
+def test_resume_keeps_a_fallback_that_already_stood_in(
+    cli: Cli, workflow_file: Callable[..., Path]
+) -> None:
+    path = workflow_file(
+        """
+name: stand-in
+steps:
+  - name: primary
+    plugin: wftools
+    capability: fail
+    on_error: {fallback: backup}
+  - {name: backup, plugin: wftools, capability: emit, inputs: {value: b}}
+  - {name: last, plugin: wftools, capability: flaky, depends_on: [primary], inputs: {times: 2}}
+"""
+    )
+    first = cli("workflow", "run", str(path), "--json", "--no-cache")
+    assert first.code == 1
+    run_id = json.loads(first.out)["run_id"]
+    before = steps_of(run_id)["primary"]["started_at"]
+    again = cli("workflow", "resume", run_id, "--json")
+    assert again.code == 0, again.err
+    assert steps_of(run_id)["primary"]["started_at"] == before, "the failed primary stays"
+    assert ledger(run_id, "backup") == ["emit"]
+    assert ledger(run_id, "last") == ["flaky"]
