@@ -35,8 +35,13 @@ def list_(limit: int, as_json: bool) -> None:
     if not found:
         click.echo("No runs yet.")
         return
+    runs_table(found, "target")
+
+
+def runs_table(found: list[dict[str, Any]], target: str) -> None:
+    """Runs as a table: id, what ran (headed ``target``), status, start time and seconds."""
     table(
-        ["run", "target", "status", "started", "seconds"],
+        ["run", target, "status", "started", "seconds"],
         [
             (
                 r["id"],

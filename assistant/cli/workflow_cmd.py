@@ -520,6 +520,7 @@ def logs(run_id: str, step: str | None) -> None:
 @json_option
 def history(limit: int, name: str | None, as_json: bool) -> None:
     """Past workflow runs, newest first."""
+    from assistant.cli.runs_cmd import runs_table
     from assistant.workflow.runs import list_runs
 
     async def go() -> list[dict[str, Any]]:
@@ -533,19 +534,7 @@ def history(limit: int, name: str | None, as_json: bool) -> None:
     if not found:
         click.echo("No workflow runs yet.")
         return
-    table(
-        ["run", "workflow", "status", "started", "seconds"],
-        [
-            (
-                r["id"],
-                r["target"],
-                r["status"],
-                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["started_at"])),
-                f"{r['finished_at'] - r['started_at']:.2f}" if r["finished_at"] else "-",
-            )
-            for r in found
-        ],
-    )
+    runs_table(found, "workflow")
 
 
 @workflow.command()

@@ -475,19 +475,8 @@ class Engine:
             await plugin_slot.acquire()
         try:
             async with self.slots:
-                await self.journal.step_started(
-                    key,
-                    step=step.name,
-                    plugin=target.plugin,
-                    version_id=target.record.version_id if target.record else None,
-                    capability=target.capability,
-                    side_effects=target.side_effects,
-                    inputs=self.secrets.mask(job.inputs),
-                    attempt=attempt,
-                    item_index=item_index,
-                    iteration=iteration,
-                    cache_key=cache,
-                    queued_at=queued,
+                await self._record_start(
+                    step, target, key, job.inputs, attempt, cache, queued, item_index, iteration
                 )
                 self._emit(
                     ev.StepStarted(
@@ -512,6 +501,34 @@ class Engine:
             return await self.executor.execute(job, self._sink(key, log))
         except Exception as exc:  # noqa: BLE001 - the step's own top-level handler
             return PluginResult("failed", error=f"internal error: {exc!r}")
+
+    async def _record_start(
+        self,
+        step: Step,
+        target: Target,
+        key: str,
+        inputs: dict[str, Any],
+        attempt: int,
+        cache: str | None,
+        queued: float,
+        item_index: int | None,
+        iteration: int | None,
+    ) -> None:
+        """Commit that instance ``key`` starts (a run, a cache hit or a refusal)."""
+        await self.journal.step_started(
+            key,
+            step=step.name,
+            plugin=target.plugin,
+            version_id=target.record.version_id if target.record else None,
+            capability=target.capability,
+            side_effects=target.side_effects,
+            inputs=self.secrets.mask(inputs),
+            attempt=attempt,
+            item_index=item_index,
+            iteration=iteration,
+            cache_key=cache,
+            queued_at=queued,
+        )
 
     async def _finish(
         self, step: Step, target: Target, key: str, result: PluginResult, cache: str | None
@@ -554,20 +571,7 @@ class Engine:
     ) -> Outcome:
         raw, artifacts = hit
         outputs = self._aliased(step, PluginResult("succeeded", outputs=raw, artifacts=artifacts))
-        await self.journal.step_started(
-            key,
-            step=step.name,
-            plugin=target.plugin,
-            version_id=target.record.version_id if target.record else None,
-            capability=target.capability,
-            side_effects=target.side_effects,
-            inputs=self.secrets.mask(inputs),
-            attempt=0,
-            item_index=item_index,
-            iteration=iteration,
-            cache_key=cache,
-            queued_at=queued,
-        )
+        await self._record_start(step, target, key, inputs, 0, cache, queued, item_index, iteration)
         result = PluginResult("succeeded", outputs=outputs, artifacts=artifacts)
         await self.journal.step_finished(key, result, outputs=outputs, cached=True)
         self._emit(
@@ -589,20 +593,7 @@ class Engine:
         """A step that cannot start (its inputs do not resolve or fit): failed, not retried."""
         message = exc.message if isinstance(exc, Mark1Error | ExpressionError) else str(exc)
         message = self.secrets.mask(message)
-        await self.journal.step_started(
-            key,
-            step=step.name,
-            plugin=target.plugin,
-            version_id=None,
-            capability=target.capability,
-            side_effects=target.side_effects,
-            inputs=self.secrets.mask(inputs),
-            attempt=1,
-            item_index=item_index,
-            iteration=iteration,
-            cache_key=None,
-            queued_at=queued,
-        )
+        await self._record_start(step, target, key, inputs, 1, None, queued, item_index, iteration)
         result = PluginResult("failed", error=message)
         await self.journal.step_finished(key, result, outputs={})
         self._emit(ev.StepFinished(self.run_id, key, step.name, "failed", 0.0, {}, message))

@@ -8,6 +8,7 @@ fault so the loader can name its line and column.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -271,14 +272,7 @@ def _template(
     wf: Workflow,
     problems: list[Problem],
 ) -> None:
-    try:
-        template = parse_template(text)
-    except ExpressionError as exc:
-        problems.append(Problem(loc, exc.message, exc.hint, exc.column - 1))
-        return
-    graph.templates[loc] = template
-    for ref in template.references():
-        _reference(graph, loc, ref, step, roots, wf, problems)
+    _parse_and_check(graph.templates, parse_template, graph, loc, text, step, roots, wf, problems)
 
 
 def _condition(
@@ -290,13 +284,28 @@ def _condition(
     wf: Workflow,
     problems: list[Problem],
 ) -> None:
+    _parse_and_check(graph.conditions, parse_condition, graph, loc, text, step, roots, wf, problems)
+
+
+def _parse_and_check(
+    into: dict[tuple[Any, ...], Any],
+    parser: Callable[[str], Template | Expression],
+    graph: Graph,
+    loc: tuple[Any, ...],
+    text: str,
+    step: Step | None,
+    roots: tuple[str, ...],
+    wf: Workflow,
+    problems: list[Problem],
+) -> None:
+    """Parse ``text`` once (kept in ``into`` for the engine) and check what it refers to."""
     try:
-        expression = parse_condition(text)
+        parsed = parser(text)
     except ExpressionError as exc:
         problems.append(Problem(loc, exc.message, exc.hint, exc.column - 1))
         return
-    graph.conditions[loc] = expression
-    for ref in expression.references():
+    into[loc] = parsed
+    for ref in parsed.references():
         _reference(graph, loc, ref, step, roots, wf, problems)
 
 
