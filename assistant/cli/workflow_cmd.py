@@ -69,7 +69,7 @@ async def _load(store: Store, target: str) -> tuple[LoadedWorkflow, str]:
     return saved, f"saved:{target}"
 
 
-@workflow.command()
+@workflow.command(short_help="Check a workflow file; nothing runs.")
 @click.argument("file", type=click.Path(path_type=Path))
 @json_option
 def validate(file: Path, as_json: bool) -> None:
@@ -107,7 +107,7 @@ def validate(file: Path, as_json: bool) -> None:
         click.echo(f"  converts {note}")
 
 
-@workflow.command()
+@workflow.command(short_help="Print the JSON Schema of the format.")
 def schema() -> None:
     """Print the JSON Schema of the workflow format (for editors and generators)."""
     from assistant.workflow.model import json_schema
@@ -115,7 +115,7 @@ def schema() -> None:
     echo_json(json_schema())
 
 
-@workflow.command()
+@workflow.command(short_help="Run a workflow file or saved workflow.")
 @click.argument("target")
 @input_option
 @click.option("--dry-run", is_flag=True, help="Validate and print the resolved plan; run nothing.")
@@ -333,7 +333,7 @@ def _report(run_id: str, outcome: Any, *, as_json: bool) -> None:
     sys.exit(code)
 
 
-@workflow.command()
+@workflow.command(short_help="Continue a run from its unfinished steps.")
 @click.argument("run_id")
 @click.option("--no-cache", is_flag=True, help="Run the remaining steps even if cached.")
 @click.option("--executor", metavar="local|dask|tcp://HOST:PORT", help="Where steps run now.")
@@ -370,7 +370,7 @@ def resume(
     _report(*run_async(go()), as_json=as_json)
 
 
-@workflow.command()
+@workflow.command(short_help="Stop a running workflow run.")
 @click.argument("run_id")
 @click.option("--wait", default=10.0, show_default=True, help="Seconds to wait for it to stop.")
 def cancel(run_id: str, wait: float) -> None:
@@ -491,7 +491,7 @@ def show(run_id: str, as_json: bool) -> None:
         show_run(run)
 
 
-@workflow.command()
+@workflow.command(short_help="Show what a run's steps printed.")
 @click.argument("run_id")
 @click.argument("step", required=False)
 def logs(run_id: str, step: str | None) -> None:
@@ -537,7 +537,7 @@ def history(limit: int, name: str | None, as_json: bool) -> None:
     runs_table(found, "workflow")
 
 
-@workflow.command()
+@workflow.command(short_help="Save a workflow file by name.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name", help="Save under this name (default: the workflow's name).")
 def save(file: Path, name: str | None) -> None:
@@ -581,7 +581,7 @@ def list_(as_json: bool) -> None:
     )
 
 
-@workflow.command()
+@workflow.command(short_help="Delete a saved workflow.")
 @click.argument("name")
 def remove(name: str) -> None:
     """Delete saved workflow NAME and its schedules (its run history stays)."""
@@ -595,7 +595,7 @@ def remove(name: str) -> None:
     click.echo(f"removed workflow '{name}'")
 
 
-@workflow.command()
+@workflow.command(short_help="Run a saved workflow every N or on cron.")
 @click.argument("name")
 @click.option("--every", metavar="DURATION", help="e.g. 30s, 5m, 1h30m.")
 @click.option("--cron", metavar="EXPR", help="Five-field cron expression, UTC: '*/5 * * * *'.")
