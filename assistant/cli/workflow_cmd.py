@@ -175,12 +175,11 @@ def run(
             inputs = resolve_inputs(checked.workflow, checked.graph, given, base)
             if dry_run:
                 return _plan(checked, inputs)
-            options = RunOptions(
-                base_dir=base,
-                parallelism=parallel
-                or checked.workflow.parallelism
-                or settings.workflow.parallelism,
-                plugin_limits=dict(settings.workflow.plugin_limits),
+            options = RunOptions.chosen(
+                settings,
+                checked.workflow,
+                base,
+                parallel=parallel,
                 no_cache=no_cache,
                 timeout=timeout,
             )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,20 +67,17 @@ class ProgressView:
             self._live.__exit__(None, None, None)
             self._live = None
 
-    def pause(self) -> Any:
+    @contextmanager
+    def pause(self) -> Iterator[None]:
         """Stop redrawing while a question is asked (approval, re-run after a crash)."""
-        view = self
-
-        class _Paused:
-            def __enter__(self) -> None:
-                if view._live is not None:
-                    view._live.stop()
-
-            def __exit__(self, *exc: object) -> None:
-                if view._live is not None:
-                    view._live.start()
-
-        return _Paused()
+        if self._live is None:
+            yield
+            return
+        self._live.stop()
+        try:
+            yield
+        finally:
+            self._live.start()
 
     def __call__(self, event: ev.WorkflowEvent) -> None:
         self._track(event)

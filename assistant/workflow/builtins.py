@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.base import PluginResult
@@ -27,7 +27,6 @@ class Builtin:
     parameters: dict[str, Any]
     run: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
     side_effects: str = "read-only"
-    output_formats: list[str] = field(default_factory=lambda: ["json"])
 
 
 async def _echo(inputs: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.base import Event, Notice, OutputLine, PluginResult, Progress
+from assistant.config import Settings
 from assistant.errors import Mark1Error, UserError
 from assistant.workflow import events as ev
 from assistant.workflow.bus import Bus
@@ -28,7 +29,7 @@ from assistant.workflow.executors import Executor
 from assistant.workflow.expressions import ExpressionError, render_value, truthy
 from assistant.workflow.journal import Journal, StepRow
 from assistant.workflow.logs import LogFile, log_path
-from assistant.workflow.model import GlobItems, Step
+from assistant.workflow.model import GlobItems, Step, Workflow
 from assistant.workflow.targets import Target
 from assistant.workflow.validate import CheckedWorkflow
 from memory.converters import ConversionError
@@ -49,6 +50,26 @@ class RunOptions:
     plugin_limits: dict[str, int] = field(default_factory=dict)
     no_cache: bool = False
     timeout: float | None = None  # per step instance, unless the step says otherwise
+
+    @classmethod
+    def chosen(
+        cls,
+        settings: Settings,
+        workflow: Workflow,
+        base_dir: Path,
+        *,
+        parallel: int | None = None,
+        no_cache: bool = False,
+        timeout: float | None = None,
+    ) -> RunOptions:
+        """Options for a new run: a flag wins over the workflow, which wins over settings."""
+        return cls(
+            base_dir=base_dir,
+            parallelism=parallel or workflow.parallelism or settings.workflow.parallelism,
+            plugin_limits=dict(settings.workflow.plugin_limits),
+            no_cache=no_cache,
+            timeout=timeout,
+        )
 
 
 @dataclass
@@ -98,6 +119,7 @@ class Engine:
         previous: list[StepRow] | None = None,
     ) -> None:
         self.checked, self.wf = checked, checked.workflow
+        self.positions = {s.name: i for i, s in enumerate(self.wf.steps)}  # no scans per step
         self.run_id, self.run_dir, self.inputs = run_id, run_dir, inputs
         self.journal, self.executor, self.options = journal, executor, options
         self._emit = on_event or (lambda _e: None)
@@ -127,7 +149,7 @@ class Engine:
         loop = asyncio.get_running_loop()
         self.done = {name: loop.create_future() for name in order}
         self._emit(ev.RunStarted(self.run_id, self.wf.name, order, resumed=bool(self.previous)))
-        tasks = [asyncio.create_task(self._drive(self.wf.step(n)), name=n) for n in order]  # type: ignore[arg-type]
+        tasks = [asyncio.create_task(self._drive(self._step(n)), name=n) for n in order]
         try:
             await asyncio.gather(*tasks)
         except BaseException as exc:
@@ -224,8 +246,7 @@ class Engine:
         else:
             outcome = await self._instance(step, target, step.name, {})
         if outcome.status != "succeeded" and step.fallback:
-            fallback = self.wf.step(step.fallback)
-            assert fallback is not None
+            fallback = self._step(step.fallback)
             outcome = await self._instance(
                 fallback, self.checked.targets[fallback.name], fallback.name, {}
             )
@@ -237,7 +258,10 @@ class Engine:
         return outcome
 
     def _index(self, step: Step) -> int:
-        return next(i for i, s in enumerate(self.wf.steps) if s.name == step.name)
+        return self.positions[step.name]
+
+    def _step(self, name: str) -> Step:
+        return self.wf.steps[self.positions[name]]
 
     async def _approved(self, step: Step, target: Target) -> bool:
         if self._started_before(step.name):

@@ -31,7 +31,6 @@ class Job:
     key: str
     target: Target
     inputs: dict[str, Any]
-    workdir: Path
     context: RunContext | None = None  # plugins only
     spec: CapabilitySpec | None = None
 
@@ -85,7 +84,7 @@ class LocalExecutor:
                 raise InputError(
                     f"invalid inputs for {target.qualified}: " + "; ".join(exc.problems)
                 ) from exc
-            return Job(key, target, checked, workdir)
+            return Job(key, target, checked)
         record, capability = target.record, target.spec
         assert record is not None and capability is not None
         adapter = await self._adapter(target)
@@ -94,7 +93,7 @@ class LocalExecutor:
         context = await invoke.execution_context(
             self.store, self.settings, record, capability, checked, workdir=workdir, timeout=timeout
         )
-        return Job(key, target, checked, workdir, context, spec)
+        return Job(key, target, checked, context, spec)
 
     async def _adapter(self, target: Target) -> Adapter:
         assert target.spec is not None

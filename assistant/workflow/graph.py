@@ -222,12 +222,26 @@ def _check_expressions(
         base = ("steps", i)
         scope = _step_roots(step)
         for loc, text in _strings(step.inputs, (*base, "inputs")):
-            _template(graph, loc, text, step, scope, wf, problems)
+            _parse_and_check(
+                graph.templates, parse_template, graph, loc, text, step, scope, wf, problems
+            )
         if isinstance(step.for_each, str):
-            _template(graph, (*base, "for_each"), step.for_each, step, RUN_ROOTS, wf, problems)
+            _parse_and_check(
+                graph.templates,
+                parse_template,
+                graph,
+                (*base, "for_each"),
+                step.for_each,
+                step,
+                RUN_ROOTS,
+                wf,
+                problems,
+            )
         elif isinstance(step.for_each, list):
             for loc, text in _strings(step.for_each, (*base, "for_each")):
-                _template(graph, loc, text, step, RUN_ROOTS, wf, problems)
+                _parse_and_check(
+                    graph.templates, parse_template, graph, loc, text, step, RUN_ROOTS, wf, problems
+                )
         elif step.parallel > 1 and step.for_each is None:
             problems.append(
                 Problem(
@@ -237,12 +251,34 @@ def _check_expressions(
                 )
             )
         if step.if_ is not None:
-            _condition(graph, (*base, "if"), step.if_, step, RUN_ROOTS, wf, problems)
+            _parse_and_check(
+                graph.conditions,
+                parse_condition,
+                graph,
+                (*base, "if"),
+                step.if_,
+                step,
+                RUN_ROOTS,
+                wf,
+                problems,
+            )
         if step.loop is not None:
             roots = (*RUN_ROOTS, "outputs", "iteration")
-            _condition(graph, (*base, "loop", "until"), step.loop.until, step, roots, wf, problems)
+            _parse_and_check(
+                graph.conditions,
+                parse_condition,
+                graph,
+                (*base, "loop", "until"),
+                step.loop.until,
+                step,
+                roots,
+                wf,
+                problems,
+            )
     for loc, text in _strings(wf.outputs, ("outputs",)):
-        _template(graph, loc, text, None, RUN_ROOTS, wf, problems)
+        _parse_and_check(
+            graph.templates, parse_template, graph, loc, text, None, RUN_ROOTS, wf, problems
+        )
 
 
 def _step_roots(step: Step) -> tuple[str, ...]:
@@ -261,30 +297,6 @@ def _strings(value: Any, loc: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], st
     if isinstance(value, list):
         return [found for i, v in enumerate(value) for found in _strings(v, (*loc, i))]
     return []
-
-
-def _template(
-    graph: Graph,
-    loc: tuple[Any, ...],
-    text: str,
-    step: Step | None,
-    roots: tuple[str, ...],
-    wf: Workflow,
-    problems: list[Problem],
-) -> None:
-    _parse_and_check(graph.templates, parse_template, graph, loc, text, step, roots, wf, problems)
-
-
-def _condition(
-    graph: Graph,
-    loc: tuple[Any, ...],
-    text: str,
-    step: Step,
-    roots: tuple[str, ...],
-    wf: Workflow,
-    problems: list[Problem],
-) -> None:
-    _parse_and_check(graph.conditions, parse_condition, graph, loc, text, step, roots, wf, problems)
 
 
 def _parse_and_check(

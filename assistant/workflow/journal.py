@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from adapters.base import PluginResult
+from assistant.workflow.runs import step_finished_statement
 from memory.store import BUSY_TIMEOUT_MS, dumps, loads
 
-TAIL = 8192
 CRASH_AFTER_ENV = "MARK1_TEST_CRASH_AFTER"
 Statement = tuple[str, tuple[Any, ...]]
 
@@ -35,11 +35,8 @@ class StepRow:
     step: str
     status: str
     side_effects: str | None
-    inputs: dict[str, Any]
     outputs: dict[str, Any]
     artifacts: list[str]
-    attempt: int
-    error: str | None
 
 
 class Journal:
@@ -214,25 +211,7 @@ class Journal:
     ) -> None:
         """Record how the step ended, and (same transaction) its cache entry when it has one."""
         statements: list[Statement] = [
-            (
-                "UPDATE steps SET status = ?, outputs_json = ?, artifacts_json = ?,"
-                " command_json = ?, exit_code = ?, stdout_tail = ?, stderr_tail = ?, error = ?,"
-                " cached = ?, finished_at = ? WHERE run_id = ? AND name = ?",
-                (
-                    result.status,
-                    dumps(outputs),
-                    dumps(result.artifacts),
-                    dumps(result.command),
-                    result.exit_code,
-                    result.stdout[-TAIL:],
-                    result.stderr[-TAIL:],
-                    result.error,
-                    int(cached),
-                    time.time(),
-                    self.run_id,
-                    key,
-                ),
-            )
+            step_finished_statement(self.run_id, key, result, outputs=outputs, cached=cached)
         ]
         if cache_entry is not None:
             cache_key, plugin, capability, raw_outputs = cache_entry
@@ -310,8 +289,8 @@ class Journal:
     def _steps(self) -> list[StepRow]:
         assert self._conn is not None
         rows = self._conn.execute(
-            "SELECT name, step, status, side_effects, inputs_json, outputs_json, artifacts_json,"
-            " attempt, error FROM steps WHERE run_id = ? ORDER BY id",
+            "SELECT name, step, status, side_effects, outputs_json, artifacts_json"
+            " FROM steps WHERE run_id = ? ORDER BY id",
             (self.run_id,),
         ).fetchall()
         return [
@@ -320,11 +299,8 @@ class Journal:
                 step=r[1] or r[0],
                 status=r[2],
                 side_effects=r[3],
-                inputs=loads(r[4]) or {},
-                outputs=loads(r[5]) or {},
-                artifacts=loads(r[6]) or [],
-                attempt=r[7],
-                error=r[8],
+                outputs=loads(r[4]) or {},
+                artifacts=loads(r[5]) or [],
             )
             for r in rows
         ]

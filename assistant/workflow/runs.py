@@ -63,24 +63,38 @@ async def start_step(
 
 async def finish_step(store: Store, run_id: str, name: str, result: PluginResult) -> None:
     async with store.transaction() as db:
-        await db.execute(
-            "UPDATE steps SET status = ?, outputs_json = ?, artifacts_json = ?, command_json = ?,"
-            " exit_code = ?, stdout_tail = ?, stderr_tail = ?, error = ?, finished_at = ?"
-            " WHERE run_id = ? AND name = ?",
-            (
-                result.status,
-                dumps(result.outputs),
-                dumps(result.artifacts),
-                dumps(result.command),
-                result.exit_code,
-                result.stdout[-TAIL:],
-                result.stderr[-TAIL:],
-                result.error,
-                time.time(),
-                run_id,
-                name,
-            ),
-        )
+        await db.execute(*step_finished_statement(run_id, name, result))
+
+
+def step_finished_statement(
+    run_id: str,
+    name: str,
+    result: PluginResult,
+    *,
+    outputs: dict[str, Any] | None = None,
+    cached: bool = False,
+) -> tuple[str, tuple[Any, ...]]:
+    """The UPDATE that records how a step ended (``outputs`` default to the result's): one
+    statement for single runs and for the workflow journal."""
+    return (
+        "UPDATE steps SET status = ?, outputs_json = ?, artifacts_json = ?, command_json = ?,"
+        " exit_code = ?, stdout_tail = ?, stderr_tail = ?, error = ?, cached = ?, finished_at = ?"
+        " WHERE run_id = ? AND name = ?",
+        (
+            result.status,
+            dumps(result.outputs if outputs is None else outputs),
+            dumps(result.artifacts),
+            dumps(result.command),
+            result.exit_code,
+            result.stdout[-TAIL:],
+            result.stderr[-TAIL:],
+            result.error,
+            int(cached),
+            time.time(),
+            run_id,
+            name,
+        ),
+    )
 
 
 async def finish_run(

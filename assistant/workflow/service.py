@@ -170,11 +170,7 @@ async def run_saved(
         raise NotFoundError(f"no saved workflow '{name}'", hint="`mark1 workflow list`")
     checked = await check_workflow(loaded, store)
     base = workspace(settings)  # relative paths and globs of scheduled runs start here
-    options = RunOptions(
-        base_dir=base,
-        parallelism=checked.workflow.parallelism or settings.workflow.parallelism,
-        plugin_limits=dict(settings.workflow.plugin_limits),
-    )
+    options = RunOptions.chosen(settings, checked.workflow, base)
     return await start_run(
         store,
         settings,

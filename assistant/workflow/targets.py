@@ -21,7 +21,6 @@ class Target:
     side_effects: str
     parameters: dict[str, Any] | None
     input_formats: list[str] = field(default_factory=list)
-    output_formats: list[str] = field(default_factory=list)
     produces: dict[str, str | None] = field(default_factory=dict)  # produced name -> format
     version: str = "builtin"  # plugin version and commit: part of the cache key
     record: PluginRecord | None = None
@@ -44,7 +43,6 @@ def builtin_target(builtin: Builtin) -> Target:
         capability=builtin.name,
         side_effects=builtin.side_effects,
         parameters=builtin.parameters,
-        output_formats=list(builtin.output_formats),
         builtin=builtin,
     )
 
@@ -56,7 +54,6 @@ def plugin_target(record: PluginRecord, capability: Capability) -> Target:
         side_effects=capability.side_effects,
         parameters=capability.parameters,
         input_formats=list(capability.input_formats),
-        output_formats=list(capability.output_formats),
         produces={p.name: p.format or _suffix_format(p.path) for p in capability.produces},
         version=f"{record.manifest.version}@{record.commit or record.version_id}",
         record=record,
