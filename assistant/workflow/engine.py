@@ -560,7 +560,7 @@ class Engine:
         outputs: dict[str, Any] = {}
         if result.ok:
             try:
-                self.bus.keep(result, target, self._workdir(key))
+                self.bus.keep(result, target, self.run_dir / "steps" / key)
                 outputs = self._aliased(step, result)
             except (OSError, ValueError) as exc:
                 result.status, result.error = "failed", str(exc)
