@@ -8,6 +8,7 @@ says the capability produces.
 
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
@@ -41,7 +42,7 @@ class CliAdapter(AdapterBase):
         self, spec: CapabilitySpec, inputs: dict[str, Any], context: RunContext
     ) -> PluginResult:
         env = plugin_environment(spec, context)
-        command = resolve_command(spec.entry["command"], spec.source_dir, env["PATH"])
+        command = list(_resolved(tuple(spec.entry["command"]), spec.source_dir, env["PATH"]))
         argv = build_argv(command, inputs, spec.parameters, spec.entry.get("args"))
         context.workdir.mkdir(parents=True, exist_ok=True)
 
@@ -129,6 +130,13 @@ def resolve_command(command: list[str], source_dir: Path, path: str) -> list[str
         else:
             resolved.append(str(local) if local.exists() else word)
     return resolved
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(command: tuple[str, ...], source_dir: Path, path: str) -> tuple[str, ...]:
+    """``resolve_command`` once per command and plugin environment: a workflow runs the
+    same command for every step and item, and looking it up costs a stat per folder."""
+    return tuple(resolve_command(list(command), source_dir, path))
 
 
 def collect_outputs(

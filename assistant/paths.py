@@ -7,6 +7,7 @@ the disk at import time.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -18,7 +19,13 @@ PROJECT_CONFIG = Path(".mark1") / "config.toml"
 def mark1_home() -> Path | None:
     """The single directory that overrides every other location, when ``MARK1_HOME`` is set."""
     value = os.environ.get("MARK1_HOME")
-    return Path(value).expanduser().resolve() if value else None
+    return _resolved(value) if value else None
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(value: str) -> Path:
+    """Resolved once per value: every sandboxed step asks for all of Mark-1's folders."""
+    return Path(value).expanduser().resolve()
 
 
 def _located(kind: str) -> Path:

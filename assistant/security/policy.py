@@ -68,7 +68,8 @@ def policy_for(
     granted = grants.path_modes()
     hidden = hidden_paths()
     folder = workdir.resolve()
-    exposed = [h for h in hidden if h.resolve().is_relative_to(folder)]
+    resolved = zip(hidden, _resolved(tuple(hidden)), strict=True)
+    exposed = [h for h, real in resolved if real.is_relative_to(folder)]
     if exposed:
         raise UserError(
             f"the working folder {workdir} contains {exposed[0]}, which plugins must not see",
@@ -122,6 +123,13 @@ def hidden_paths() -> list[Path]:
         found.append(home)
     found += [paths.config_dir(), paths.data_dir(), paths.cache_dir(), paths.log_dir()]
     return found
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(found: tuple[Path, ...]) -> tuple[Path, ...]:
+    """The hidden folders with symlinks resolved, once per process: a workflow asks for
+    every step, and resolving them cost more than the rest of the policy."""
+    return tuple(path.resolve() for path in found)
 
 
 def interpreter_prefix(env_dir: Path | None) -> list[Path]:
