@@ -11,6 +11,7 @@ journal says succeeded (or were skipped) are restored, never run again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import os
 import time
@@ -129,6 +130,7 @@ class Engine:
         self.bus = Bus(run_dir)
         self.slots = asyncio.Semaphore(options.parallelism)
         self.plugin_slots = {p: asyncio.Semaphore(n) for p, n in options.plugin_limits.items()}
+        self.item_gates: dict[str, _ItemGate] = {}  # a map step's ``parallel:``
         self.done: dict[str, asyncio.Future[Outcome]] = {}
         self.stopping: str | None = None  # why no new step starts (a step failed)
         self.declined = False
@@ -325,22 +327,28 @@ class Engine:
             items = self._items(step)
         except ExpressionError as exc:
             return self._fail(step, f"its items could not be computed: {exc.message}")
-        limit = asyncio.Semaphore(step.parallel)
-        failed: list[str] = []
+        # ``parallel`` items run at once (``_attempt`` takes the gate around the run itself);
+        # as many again are prepared or recorded meanwhile, so launches follow each other
+        # without waiting for that bookkeeping.
+        gate = self.item_gates[step.name] = _ItemGate(step.parallel, step.on_error != "continue")
+        window = asyncio.Semaphore(2 * step.parallel)
+        failed = gate.failed
 
         async def one(index: int, item: Any) -> Outcome:
-            async with limit:
-                if failed and step.on_error != "continue":
-                    return Outcome("skipped", error=f"item {failed[0]} failed")
-                outcome = await self._instance(
-                    step,
-                    target,
-                    f"{step.name}[{index}]",
-                    {step.as_: item, "index": index},
-                    item_index=index,
-                )
-                if outcome.status != "succeeded":
-                    failed.append(f"{step.name}[{index}]")
+            key = f"{step.name}[{index}]"
+            async with window:
+                try:
+                    outcome = await self._instance(
+                        step, target, key, {step.as_: item, "index": index}, item_index=index
+                    )
+                except _ItemSkipped as exc:
+                    error = f"item {exc} failed"
+                    self._emit(
+                        ev.StepFinished(self.run_id, key, step.name, "skipped", 0.0, {}, error)
+                    )
+                    return Outcome("skipped", error=error)
+                if outcome.status != "succeeded" and key not in failed:
+                    failed.append(key)
                 return outcome
 
         async with asyncio.TaskGroup() as group:  # one item failing badly stops its siblings
@@ -470,6 +478,9 @@ class Engine:
                 ev.StepRetried(self.run_id, key, attempt, delay, result.error or result.status)
             )
             await asyncio.sleep(delay)
+        gate = self.item_gates.get(step.name)
+        if gate is not None and not result.ok:
+            gate.failed.append(key)  # now, before its record: items waiting must not start
         return await self._finish(step, target, key, result, cache)
 
     async def _may_rerun(self, row: StepRow | None, target: Target) -> bool:
@@ -494,11 +505,12 @@ class Engine:
         iteration: int | None,
     ) -> PluginResult:
         plugin_slot = self.plugin_slots.get(target.plugin)
+        item_gate = self.item_gates.get(step.name)
         self._emit(ev.StepQueued(self.run_id, key, step.name))
         if plugin_slot is not None:  # first: a plugin at its limit must not hold global slots
             await plugin_slot.acquire()
         try:
-            async with self.slots:
+            async with item_gate or contextlib.nullcontext(), self.slots:
                 await self._record_start(
                     step, target, key, job.inputs, attempt, cache, queued, item_index, iteration
                 )
@@ -700,3 +712,26 @@ class _Secrets(dict[str, str]):
         if isinstance(value, list):
             return [self.mask(v) for v in value]
         return value
+
+
+class _ItemSkipped(Exception):
+    """An item of a map step did not start: another item (named) had failed."""
+
+
+class _ItemGate:
+    """A map step's ``parallel:`` slots. Once an item has failed (and the step does not
+    continue on errors), an item that gets a slot does not start."""
+
+    def __init__(self, parallel: int, stops: bool) -> None:
+        self.slots = asyncio.Semaphore(parallel)
+        self.failed: list[str] = []
+        self.stops = stops
+
+    async def __aenter__(self) -> None:
+        await self.slots.acquire()
+        if self.failed and self.stops:
+            self.slots.release()
+            raise _ItemSkipped(self.failed[0])
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.slots.release()

@@ -359,6 +359,27 @@ steps:
     assert out["steps"] == {"flop": "failed", "after": "skipped"}
 
 
+def test_a_failed_item_stops_the_items_not_started_yet(cli: Cli, workflow_file: Write) -> None:
+    """One item at a time: the first fails, and the rest never start (the next one, already
+    prepared and waiting for its turn, included)."""
+    path = workflow_file(
+        """
+name: stopping
+steps:
+  - name: each
+    plugin: wftools
+    capability: fail
+    for_each: [1, 2, 3, 4]
+    parallel: 1
+    inputs: {message: "item ${index}"}
+"""
+    )
+    code, out, _ = run_json(cli, path)
+    assert code == 1
+    assert "1 of 4 items failed, first each[0]" in out["error"]
+    assert list(steps_of(out["run_id"])) == ["each[0]"], "no other item was started"
+
+
 APPROVAL = """
 name: gated
 steps:
