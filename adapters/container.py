@@ -41,9 +41,9 @@ from adapters.base import (
     RunContext,
     RunStarted,
 )
+from adapters.cgroups import RunCgroups
 from adapters.inputs import named_paths
 from adapters.process import CHUNK, LINE_END, STDERR_LIMIT, STDOUT_LIMIT, HeadCapture, TailCapture
-from adapters.sandbox import RunCgroups
 from adapters.subprocess_cli import (
     PROGRESS_PREFIX,
     collect_outputs,

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from adapters.base import AdapterBase, CapabilitySpec, Notice, PluginResult, Progress, RunContext
-from adapters.sandbox import RunCgroups, confined_command
+from adapters.cgroups import RunCgroups
+from adapters.sandbox import confined_command
 from adapters.subprocess_cli import plugin_environment, resolve_command
 
 START_TIMEOUT = 60.0

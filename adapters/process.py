@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import functools
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -20,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from adapters.guard import guard
+
 STDOUT_LIMIT = 8 * 1024 * 1024
 STDERR_LIMIT = 256 * 1024
 OUTPUT_LIMIT = 256 * 1024 * 1024
 CHUNK = 64 * 1024
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 LineSink = Callable[[str, str], None]
 # A carriage return ends a line too: progress bars redraw themselves with "\r".
 LINE_END = re.compile(rb"\r\n|\r|\n")
@@ -77,47 +75,6 @@ class TailCapture(HeadCapture):
             self.truncated = True
 
 
-def bound_to_parent(
-    argv: list[str], search_path: str | None = None
-) -> tuple[list[str], Callable[[], None] | None]:
-    """``argv`` made to die when this process dies (SIGKILL included), and the ``preexec_fn``
-    that needs, if any.
-
-    Without it a plugin outlives a killed Mark-1 and finishes work nobody records, which a
-    resumed workflow would then do a second time. util-linux's ``setpriv --pdeathsig`` sets the
-    death signal and execs the command (it survives ``exec`` of anything not set-uid); only
-    where it is missing does a ``preexec_fn`` do it, which is much slower: Python must then
-    fork its whole address space instead of using vfork (9 ms against 1 ms for a 150 MB
-    process, bench/bench_workflow.py). A program that cannot be executed (``search_path`` is the
-    child's PATH) is left to fail in ``Popen`` as usual, with its own error, not setpriv's.
-    """
-    setpriv = _setpriv()
-    if setpriv is not None:
-        if not _runnable(argv[0], search_path):
-            return argv, None
-        return [setpriv, "--pdeathsig", "KILL", "--", *argv], None
-    parent = os.getpid()
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def setup() -> None:  # runs in the child between fork and exec: keep it minimal
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:  # Mark-1 died between fork and prctl
-            os._exit(137)
-
-    return argv, setup
-
-
-def _runnable(program: str, search_path: str | None) -> bool:
-    if os.sep in program:
-        return os.path.isfile(program) and os.access(program, os.X_OK)
-    return shutil.which(program, path=search_path) is not None
-
-
-@functools.cache
-def _setpriv() -> str | None:
-    return shutil.which("setpriv")
-
-
 async def run_process(
     argv: list[str],
     *,
@@ -129,7 +86,6 @@ async def run_process(
     on_start: Callable[[int], None] | None = None,
     stdin_data: bytes | None = None,
     output_limit: int = OUTPUT_LIMIT,
-    bound: bool = True,
 ) -> ProcessOutcome:
     """Run ``argv`` to completion within ``timeout`` seconds.
 
@@ -138,64 +94,48 @@ async def run_process(
     ``output_limit`` bytes. On timeout or cancellation the process group gets SIGTERM, then
     SIGKILL after ``kill_grace`` seconds; whatever the plugin left running in its group when
     it exited is killed as well. The child is reaped with ``wait4`` so its CPU time and peak
-    memory (including the descendants it waited for) are measured, not guessed. The process
-    dies with Mark-1 (``bound_to_parent``) unless ``bound`` is False: the caller has it ended
-    another way (a sandboxed run's cgroup guard).
+    memory (including the descendants it waited for) are measured, not guessed. It dies with
+    Mark-1 (``adapters.guard``).
     """
     started = time.monotonic()
-    command, preexec = bound_to_parent(argv, env.get("PATH")) if bound else (argv, None)
+    keeper = guard()
     proc = subprocess.Popen(
-        command,
+        argv,
         cwd=cwd,
-        env=env,
+        env={**env, **keeper.environment()},
         stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
-        preexec_fn=preexec,  # noqa: PLW1509 - only where setpriv is missing
     )
+    keeper.watch_group(proc.pid)
     if on_start is not None:
         on_start(proc.pid)
-    reaped: asyncio.Future[tuple[int, int, Any]] = asyncio.ensure_future(
-        asyncio.to_thread(os.wait4, proc.pid, 0)
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    out, err = HeadCapture(STDOUT_LIMIT), TailCapture(STDERR_LIMIT)
-    budget = [output_limit]
-    pumps = asyncio.gather(
-        _pump(proc.stdout, out, "stdout", on_line, budget),
-        _pump(proc.stderr, err, "stderr", on_line, budget),
-        _feed(proc.stdin, stdin_data),
-    )
-    timed_out = exceeded = False
+    child = _Child(proc, on_line, output_limit)
+    if stdin_data is not None:
+        asyncio.ensure_future(_feed(proc.stdin, stdin_data))
     try:
-        await asyncio.wait_for(_finish(reaped, pumps), timeout)
-    except TimeoutError:
-        timed_out = True
-    except OutputLimitExceeded:
-        exceeded = True
+        ended = await child.ended(timeout)
+        if ended != "exited":
+            await child.stop(kill_grace)
     finally:
-        if not reaped.done():
-            await _stop_group(proc.pid, reaped, kill_grace)
+        if not child.exited.done():  # cancelled
+            await asyncio.shield(child.stop(kill_grace))
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)  # background children left behind by the plugin
-        pumps.cancel()
-        with contextlib.suppress(asyncio.CancelledError, OutputLimitExceeded):
-            await pumps
-        for pipe in (proc.stdout, proc.stderr, proc.stdin):
-            if pipe is not None:
-                pipe.close()
-        if reaped.done() and not reaped.cancelled() and reaped.exception() is None:
-            proc.returncode = os.waitstatus_to_exitcode(reaped.result()[1])  # Popen knows
-    _, _, usage = await asyncio.shield(reaped)
+        keeper.forget_group(proc.pid)
+        child.close()
+        if child.exited.done():
+            proc.returncode = os.waitstatus_to_exitcode(child.exited.result()[1])  # for Popen
+    _, _, usage = child.exited.result()
     return ProcessOutcome(
         exit_code=proc.returncode,
-        stdout=out.text(),
-        stderr=err.text(),
+        stdout=child.out.text(),
+        stderr=child.err.text(),
         duration=time.monotonic() - started,
-        timed_out=timed_out,
-        stdout_truncated=out.truncated,
-        output_exceeded=exceeded,
+        timed_out=ended == "timed_out",
+        stdout_truncated=child.out.truncated,
+        output_exceeded=ended == "output_exceeded",
         pid=proc.pid,
         usage={
             "cpu_s": round(usage.ru_utime + usage.ru_stime, 4),
@@ -204,42 +144,134 @@ async def run_process(
     )
 
 
-async def _finish(reaped: asyncio.Future[Any], pumps: asyncio.Future[Any]) -> None:
-    await asyncio.shield(pumps)
-    await asyncio.shield(reaped)
+class _Child:
+    """A started child watched from the event loop with plain callbacks: its two pipes and a
+    pidfd (where the kernel has them) are read as they become ready. No threads, tasks or
+    stream objects per run: launching many small commands is dominated by this bookkeeping
+    (bench/bench_workflow.py)."""
 
+    def __init__(self, proc: subprocess.Popen[bytes], on_line: LineSink | None, budget: int):
+        assert proc.stdout is not None and proc.stderr is not None
+        self.proc, self.on_line, self.budget = proc, on_line, budget
+        self.loop = asyncio.get_running_loop()
+        self.out, self.err = HeadCapture(STDOUT_LIMIT), TailCapture(STDERR_LIMIT)
+        self.exited: asyncio.Future[tuple[int, int, Any]] = self.loop.create_future()
+        self._done: asyncio.Future[str] = self.loop.create_future()
+        self._pending = {"stdout": b"", "stderr": b""}
+        self._open: dict[int, tuple[str, HeadCapture]] = {}
+        for pipe, name, capture in (
+            (proc.stdout, "stdout", self.out),
+            (proc.stderr, "stderr", self.err),
+        ):
+            fd = pipe.fileno()
+            os.set_blocking(fd, False)
+            self._open[fd] = (name, capture)
+            self.loop.add_reader(fd, self._readable, fd)
+        self._pidfd = -1
+        try:
+            self._pidfd = os.pidfd_open(proc.pid)
+        except (AttributeError, OSError):  # no pidfd (old kernel): a thread waits instead
+            waiting = asyncio.ensure_future(asyncio.to_thread(os.wait4, proc.pid, 0))
+            waiting.add_done_callback(self._reaped)
+        else:
+            self.loop.add_reader(self._pidfd, self._pidfd_ready)
 
-async def _pump(
-    pipe: IO[bytes], capture: HeadCapture, name: str, on_line: LineSink | None, budget: list[int]
-) -> None:
-    """Copy ``pipe`` into ``capture``, handing complete lines to ``on_line`` as they arrive.
+    async def ended(self, timeout: float) -> str:
+        """How the run ended: "exited" (and its output read to the end), "timed_out" or
+        "output_exceeded"."""
+        deadline = self.loop.call_later(timeout, self._finish, "timed_out")
+        try:
+            return await asyncio.shield(self._done)
+        finally:
+            deadline.cancel()
 
-    Reads fixed-size chunks and splits lines itself, so an endless line costs no more memory
-    than the capture keeps and loses nothing. ``budget`` is shared by both streams.
-    """
-    loop = asyncio.get_running_loop()
-    stream = asyncio.StreamReader(limit=CHUNK)
-    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), pipe)
-    pending = b""
-    try:
-        while chunk := await stream.read(CHUNK):
-            capture.add(chunk)
-            budget[0] -= len(chunk)
-            if budget[0] < 0:
-                raise OutputLimitExceeded()
-            if on_line is None:
+    async def stop(self, grace: float) -> None:
+        """SIGTERM the group, wait ``grace`` seconds, then SIGKILL whatever is left of it."""
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, sig)
+            try:
+                await asyncio.wait_for(asyncio.shield(self.exited), wait)
+            except TimeoutError:
                 continue
-            pending += chunk
-            *lines, pending = LINE_END.split(pending)
-            for line in lines:
-                on_line(name, line.decode("utf-8", errors="replace"))
-            if len(pending) > CHUNK:
-                on_line(name, pending.decode("utf-8", errors="replace"))
-                pending = b""
-        if on_line is not None and pending:
-            on_line(name, pending.decode("utf-8", errors="replace"))
-    finally:
-        transport.close()
+            return
+        await asyncio.shield(self.exited)  # SIGKILL cannot be refused: it is reaped in the end
+
+    def close(self) -> None:
+        """Stop watching: the rest of the output (a grandchild may hold the pipes) is dropped."""
+        for fd in list(self._open):
+            self._close_pipe(fd)
+        for pipe in (self.proc.stdout, self.proc.stderr):  # stdin: ``_feed`` closes it
+            if pipe is not None:
+                pipe.close()
+        if self._pidfd >= 0:
+            self.loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = -1
+
+    def _readable(self, fd: int) -> None:
+        try:
+            chunk = os.read(fd, CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        name, capture = self._open[fd]
+        if not chunk:
+            if self.on_line is not None and self._pending[name]:
+                self.on_line(name, self._pending[name].decode("utf-8", errors="replace"))
+            self._close_pipe(fd)
+            self._settle()
+            return
+        capture.add(chunk)
+        self.budget -= len(chunk)
+        if self.budget < 0:
+            self._finish("output_exceeded")
+            return
+        if self.on_line is not None:
+            self._lines(name, chunk)
+
+    def _lines(self, name: str, chunk: bytes) -> None:
+        """Hand complete lines to ``on_line``; an endless line goes out in CHUNK-sized parts,
+        so it costs no more memory than the capture keeps and loses nothing."""
+        assert self.on_line is not None
+        *lines, rest = LINE_END.split(self._pending[name] + chunk)
+        for line in lines:
+            self.on_line(name, line.decode("utf-8", errors="replace"))
+        if len(rest) > CHUNK:
+            self.on_line(name, rest.decode("utf-8", errors="replace"))
+            rest = b""
+        self._pending[name] = rest
+
+    def _close_pipe(self, fd: int) -> None:
+        if self._open.pop(fd, None) is not None:
+            self.loop.remove_reader(fd)
+
+    def _pidfd_ready(self) -> None:
+        try:
+            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        self.loop.remove_reader(self._pidfd)
+        os.close(self._pidfd)
+        self._pidfd = -1
+        self.exited.set_result((pid, status, usage))
+        self._settle()
+
+    def _reaped(self, waiting: asyncio.Future[tuple[int, int, Any]]) -> None:
+        if not self.exited.done():
+            self.exited.set_result(waiting.result())
+            self._settle()
+
+    def _settle(self) -> None:
+        if self.exited.done() and not self._open:
+            self._finish("exited")
+
+    def _finish(self, how: str) -> None:
+        if not self._done.done():
+            self._done.set_result(how)
 
 
 async def _feed(pipe: IO[bytes] | None, data: bytes | None) -> None:
@@ -248,23 +280,11 @@ async def _feed(pipe: IO[bytes] | None, data: bytes | None) -> None:
         return
 
     def write() -> None:
-        with contextlib.suppress(BrokenPipeError, OSError):
+        with contextlib.suppress(BrokenPipeError, OSError, ValueError):
             pipe.write(data)
             pipe.close()
 
     await asyncio.to_thread(write)
-
-
-async def _stop_group(pid: int, reaped: asyncio.Future[Any], grace: float) -> None:
-    """SIGTERM the group, wait ``grace`` seconds, then SIGKILL whatever is left of it."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, sig)
-        try:
-            await asyncio.wait_for(asyncio.shield(reaped), wait)
-        except TimeoutError:
-            continue
-        return
 
 
 def process_alive(pid: int | None) -> bool:

@@ -18,8 +18,6 @@ Where bwrap cannot run, ``wrap`` is not used and the caller must say so loudly.
 
 from __future__ import annotations
 
-import asyncio
-import atexit
 import contextlib
 import functools
 import os
@@ -27,20 +25,18 @@ import resource
 import shlex
 import shutil
 import subprocess
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.base import Notice
-from adapters.process import LineSink, ProcessOutcome, bound_to_parent, run_process
+from adapters.cgroups import RunCgroups, release, run_cgroups
+from adapters.guard import guard
+from adapters.process import LineSink, ProcessOutcome, run_process
 
 if TYPE_CHECKING:
     from adapters.base import RunContext
-
-CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 @dataclass(frozen=True)
@@ -105,14 +101,8 @@ def bwrap_problem() -> str | None:
 
 def wrap(argv: list[str], policy: SandboxPolicy) -> list[str]:
     """``argv`` run inside bwrap according to ``policy``."""
-    exe = shutil.which("bwrap") or "bwrap"
-    args = [exe, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    for path in _existing(policy.hidden):
-        args += ["--tmpfs", str(path)]
-    for path in _existing(policy.read_only):
-        args += ["--ro-bind", str(path), str(path)]
-    for path in _existing((policy.workdir, *policy.read_write)):
-        args += ["--bind", str(path), str(path)]
+    args = [_bwrap(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    args += mounts(policy)
     if not policy.network:
         args.append("--unshare-net")
     args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
@@ -122,11 +112,47 @@ def wrap(argv: list[str], policy: SandboxPolicy) -> list[str]:
     return [*args, "--", *argv]
 
 
+@functools.cache
+def _bwrap() -> str:
+    return shutil.which("bwrap") or "bwrap"
+
+
+def mounts(policy: SandboxPolicy) -> list[str]:
+    """The policy's folders as bwrap mounts: the most specific rule wins.
+
+    Mounts go from the shallowest path to the deepest (a later mount covers an earlier one),
+    so a granted folder that contains the home folder or Mark-1's data shares the rest of it
+    while those stay hidden, and the plugin's own files inside Mark-1's hidden data are
+    bound back on top. At one depth: hidden, then read-only, then writable. A hidden folder
+    inside another is hidden already and costs no mount (bwrap's time grows with each).
+    """
+    rules = [
+        *((path, "--tmpfs") for path in _existing(policy.hidden)),
+        *((path, "--ro-bind") for path in _existing(policy.read_only)),
+        *((path, "--bind") for path in _existing((policy.workdir, *policy.read_write))),
+    ]
+    rules.sort(key=lambda rule: len(rule[0].parts))  # stable: the order above within a depth
+    args: list[str] = []
+    for i, (path, kind) in enumerate(rules):
+        if kind == "--tmpfs" and _covering(path, rules[:i]) == "--tmpfs":
+            continue
+        args += [kind, str(path)] if kind == "--tmpfs" else [kind, str(path), str(path)]
+    return args
+
+
+def _covering(path: Path, earlier: list[tuple[Path, str]]) -> str | None:
+    """The kind of the deepest earlier mount that contains ``path``."""
+    for other, kind in reversed(earlier):
+        if path.is_relative_to(other):
+            return kind
+    return None
+
+
 def _existing(paths: tuple[Path, ...]) -> Iterator[Path]:
-    """Mount points must exist; ordered as given (later mounts win over earlier ones)."""
+    """Mount points must exist; each once."""
     seen = set()
     for path in paths:
-        if path.exists() and path not in seen:
+        if path not in seen and path.exists():
             seen.add(path)
             yield path
 
@@ -212,13 +238,10 @@ async def run_confined(
     command, cgroups = confined_command(argv, policy, env)
     assert cgroups is not None
     try:
-        # In a run cgroup the guard (watch_after_death) ends the run with Mark-1; only
-        # outside one is the process chain given a death signal (one more exec per run).
-        done = await run_process(command, bound=not cgroups.groups, **common)
+        done = await run_process(command, **common)
         measured = cgroups.usage()
     finally:
-        # Removal waits (briefly) for killed processes to leave: not on the event loop.
-        await asyncio.shield(asyncio.to_thread(cgroups.close))
+        await release(cgroups)
     # wait4 saw only bwrap: report what the cgroups measured, never bwrap's own figures.
     done.usage = measured if problem is None else {**done.usage, **measured}
     return done
@@ -231,7 +254,7 @@ def confined_command(
     the command. The caller must ``close()`` the returned cgroups."""
     if policy is None:
         return argv, None
-    cgroups = RunCgroups(policy.max_processes)
+    cgroups = run_cgroups(policy.max_processes)
     command = argv if bwrap_problem() else wrap(argv, replace(policy, env=env))
     return [*launcher(policy, cgroups), *command], cgroups
 
@@ -258,21 +281,21 @@ class Service:
         if policy is not None and network:
             policy = replace(policy, network=True)
         command, cgroups = confined_command(argv, policy, env)
-        command, preexec = bound_to_parent(command, env.get("PATH"))
+        keeper = guard()
         logs = context.workdir / ".mark1"
         logs.mkdir(parents=True, exist_ok=True)
         log = open(logs / "service.log", "ab")  # noqa: SIM115 - lives as long as the service
         proc = subprocess.Popen(
             command,
             cwd=context.workdir,
-            env=env,
+            env={**env, **keeper.environment()},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
             start_new_session=True,
-            preexec_fn=preexec,  # noqa: PLW1509
         )
         log.close()
+        keeper.watch_group(proc.pid)
         return cls(proc, cgroups)
 
     def log_tail(self, workdir: Path, lines: int = 5) -> str:
@@ -295,180 +318,6 @@ class Service:
                 continue
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
+        guard().forget_group(self.proc.pid)
         if self.cgroups is not None:
             self.cgroups.close()
-
-
-class RunCgroups:
-    """Per-run cgroups (v1): ``pids`` caps processes (RLIMIT_NPROC does not bind root),
-    ``cpuacct`` and ``memory`` measure the CPU time and peak memory of everything inside the
-    sandbox, which ``wait4`` on bwrap cannot see. Only the controllers we may create are used.
-    """
-
-    def __init__(self, max_processes: int):
-        sweep_abandoned_cgroups()
-        name = f"mark1-{int(time.time())}-{uuid.uuid4().hex[:8]}"  # the time: see the sweep
-        self.groups: dict[str, Path] = {}
-        for controller in ("pids", "cpuacct", "memory"):
-            group = CGROUP_ROOT / controller / name
-            try:
-                group.mkdir()
-                if controller == "pids":
-                    (group / "pids.max").write_text(str(max_processes))
-            except OSError:
-                with contextlib.suppress(OSError):
-                    group.rmdir()
-                continue
-            self.groups[controller] = group
-        if self.groups:
-            watch_after_death(next(iter(self.groups.values())) / "cgroup.procs")
-
-    @property
-    def caps_processes(self) -> bool:
-        return "pids" in self.groups
-
-    def procs_files(self) -> list[str]:
-        return [str(group / "cgroup.procs") for group in self.groups.values()]
-
-    def usage(self) -> dict[str, float]:
-        """CPU seconds and peak memory of the run, for the controllers we have."""
-        found: dict[str, float] = {}
-        with contextlib.suppress(OSError, ValueError):
-            if "cpuacct" in self.groups:
-                ns = int((self.groups["cpuacct"] / "cpuacct.usage").read_text())
-                found["cpu_s"] = round(ns / 1e9, 4)
-            if "memory" in self.groups:
-                peak = (self.groups["memory"] / "memory.max_usage_in_bytes").read_text()
-                found["peak_memory_bytes"] = int(peak)
-        return found
-
-    def since(self, before: dict[str, float]) -> dict[str, float]:
-        """Usage since ``before`` (an earlier ``usage()``): one call to a long-lived server.
-        CPU is the difference; memory is the server's peak so far."""
-        now = self.usage()
-        if "cpu_s" in now and "cpu_s" in before:
-            now["cpu_s"] = round(now["cpu_s"] - before["cpu_s"], 4)
-        return now
-
-    def close(self) -> None:
-        """Kill whatever is left inside, then remove the groups, deepest first (an engine
-        leaves groups of its own inside, e.g. podman's ``conmon``)."""
-        for group in self.groups.values():
-            for folder in sorted(_tree(group), key=lambda p: len(p.parts), reverse=True):
-                _remove(folder)
-
-
-# The guard: reads cgroup.procs files, one per line, until its stdin closes (Mark-1 ended, in
-# whatever way), then kills what is left in them, a few rounds (a dying bwrap may still fork).
-GUARD_SCRIPT = (
-    'while read -r g; do set -- "$@" "$g"; done; '
-    'for round in 1 2 3; do for g in "$@"; do [ -f "$g" ] || continue; '
-    'while read -r p; do kill -9 "$p" 2>/dev/null; done < "$g"; done; done'
-)
-_guard: list[subprocess.Popen[bytes]] = []
-
-
-def watch_after_death(procs_file: Path) -> None:
-    """Have what runs in a run cgroup killed if this Mark-1 dies (SIGKILL included).
-
-    The death signal of the process chain covers the usual case, but bwrap sets up its own
-    children before it applies --die-with-parent: a Mark-1 killed in that moment would leave a
-    sandboxed plugin running, finishing work nobody records (and a resumed workflow does it
-    again). A small shell outlives Mark-1 just long enough to empty the run cgroups it was
-    told about: its stdin closes when Mark-1 ends. One per process, started on first use.
-    """
-    if not _guard or _guard[0].poll() is not None:
-        _guard[:] = [
-            subprocess.Popen(
-                ["/bin/sh", "-c", GUARD_SCRIPT],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,  # Ctrl-C in the terminal must not stop the guard
-            )
-        ]
-        atexit.register(_release_guard)
-    stdin = _guard[0].stdin
-    assert stdin is not None
-    with contextlib.suppress(OSError):
-        stdin.write(f"{procs_file}\n".encode())
-        stdin.flush()
-
-
-def _release_guard() -> None:
-    """At a normal exit: close the guard's stdin (it finds the cgroups gone) and reap it."""
-    for guard in _guard:
-        if guard.stdin is not None:
-            with contextlib.suppress(OSError):
-                guard.stdin.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            guard.wait(timeout=5)
-
-
-ABANDONED_AFTER = 60.0  # seconds an empty run cgroup must have existed to count as left over
-
-
-@functools.cache
-def sweep_abandoned_cgroups() -> int:
-    """Remove run cgroups left by a Mark-1 that was killed (SIGKILL cannot clean up); once per
-    process. Only empty groups made more than ``ABANDONED_AFTER`` ago (the time is in the name:
-    cgroupfs changes a folder's mtime) go, so a group another Mark-1 has just made for a run
-    that has not started yet stays. Returns how many were removed."""
-    removed = 0
-    cutoff = time.time() - ABANDONED_AFTER
-    for controller in ("pids", "cpuacct", "memory"):
-        with contextlib.suppress(OSError):
-            for entry in os.scandir(CGROUP_ROOT / controller):
-                if not entry.name.startswith("mark1-") or not entry.is_dir():
-                    continue
-                with contextlib.suppress(OSError):
-                    group = Path(entry.path)
-                    empty = not (group / "cgroup.procs").read_text().strip()
-                    if empty and _made_at(entry.name) < cutoff and not _tree(group)[1:]:
-                        group.rmdir()
-                        removed += 1
-    return removed
-
-
-def _made_at(name: str) -> float:
-    """When a run cgroup was made, from its name (``mark1-<epoch>-<id>``; 0 if it has none)."""
-    stamp = name.split("-")[1] if name.count("-") == 2 else ""
-    return float(stamp) if stamp.isdigit() else 0.0
-
-
-def _tree(group: Path) -> list[Path]:
-    """``group`` and every cgroup below it."""
-    found = [group]
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(group):
-            if entry.is_dir(follow_symlinks=False):
-                found += _tree(Path(entry.path))
-    return found
-
-
-def _remove(group: Path, seconds: float = 5.0) -> None:
-    """Kill what is in one cgroup and remove it. Killed processes leave the group only once
-    reaped, which under load (hundreds of forks dying with their PID namespace) can take a
-    while: until then rmdir fails with EBUSY, so both are retried, within a bound."""
-    import signal
-
-    deadline = time.monotonic() + seconds
-    pause = 0.0005  # usually the processes are gone within a millisecond: back off from there
-    while True:
-        try:
-            pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
-        except OSError:
-            return  # already gone
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        if not pids:
-            try:
-                group.rmdir()
-                return
-            except OSError:
-                pass
-        if time.monotonic() > deadline:
-            return
-        time.sleep(pause)
-        pause = min(pause * 2, 0.05)

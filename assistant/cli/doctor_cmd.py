@@ -91,7 +91,7 @@ def _sandbox() -> Check:
 
 
 def _cgroups() -> Check:
-    from adapters.sandbox import RunCgroups
+    from adapters.cgroups import RunCgroups
 
     groups = RunCgroups(1)
     have = sorted(groups.groups)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from adapters.base import Adapter, CapabilitySpec, EventSink, Notice, PluginResult, RunContext
+from adapters.cgroups import reusing_cgroups
 from adapters.inputs import validate
 from assistant.config import Settings
 from assistant.errors import InputError, UserError
@@ -66,6 +67,7 @@ class LocalExecutor:
 
     async def __aenter__(self) -> LocalExecutor:
         await self._stack.__aenter__()
+        self._stack.enter_context(reusing_cgroups())  # steps reuse run cgroups: far cheaper
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -251,6 +251,23 @@ def test_file_attacks(attacker: dict[str, Any], cli: Cli, sandboxed: bool) -> No
         assert linked == "wrote" and written.read_text() == "pwned through a link"
 
 
+def test_a_granted_folder_around_the_secrets_does_not_expose_them(
+    attacker: dict[str, Any], cli: Cli, tmp_path: Path
+) -> None:
+    """A path grant wide enough to contain the home folder, the vault and other plugins
+    (here the test's whole folder, read-write) shares the rest of it, but what is hidden
+    stays hidden: the most specific rule wins."""
+    grant = cli("plugin", "permissions", "attacker", "--grant-path", f"{tmp_path}:rw")
+    assert grant.code == 0, grant.err
+    reads = {
+        name: reported(attack(cli, attacker, name))
+        for name in ("read_ssh_key", "read_vault", "read_other_plugin")
+    }
+    assert all(str(v).startswith("blocked") for v in reads.values()), reads
+    assert reported(attack(cli, attacker, "write_outside")) != "blocked", "the grant holds"
+    assert Path(attacker["targets"]["outside"]).read_text() == "pwned"
+
+
 @pytest.mark.parametrize("sandboxed", [True, False], ids=["sandbox", "trusted"])
 def test_network_is_off_unless_granted(attacker: dict[str, Any], cli: Cli, sandboxed: bool) -> None:
     if not sandboxed:

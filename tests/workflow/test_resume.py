@@ -39,11 +39,11 @@ pytestmark = pytest.mark.usefixtures("wftools")
 def no_leftover_cgroups(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """An engine killed with SIGKILL cannot remove its runs' cgroups; the next Mark-1 sweeps
     them after a minute. These tests kill engines on purpose, so they sweep at once."""
-    from adapters import sandbox
+    from adapters import cgroups
 
     yield
-    monkeypatch.setattr(sandbox, "ABANDONED_AFTER", -1.0)
-    sandbox.sweep_abandoned_cgroups.__wrapped__()
+    monkeypatch.setattr(cgroups, "ABANDONED_AFTER", -1.0)
+    cgroups.sweep_abandoned_cgroups.__wrapped__()
 
 
 CRASHY = """
