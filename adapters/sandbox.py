@@ -176,7 +176,7 @@ def launcher(policy: SandboxPolicy, cgroups: RunCgroups) -> list[str]:
     if not cgroups.caps_processes and os.geteuid() != 0:
         nproc = _tasks_of(os.geteuid()) + policy.max_processes
         caps.append(("-p", resource.RLIMIT_NPROC, nproc, 1))
-    lines = [f"echo $$ > {shlex.quote(f)}" for f in cgroups.procs_files()]
+    lines = [f"echo 0 > {shlex.quote(f)}" for f in cgroups.tasks_files()]
     # Joined first, checked second: if Mark-1 is gone by now the guard may have emptied the
     # cgroups before we joined them, so stop here. The parent is read live from /proc ($PPID
     # is only the parent when the shell started).
