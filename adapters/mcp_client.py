@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from adapters.base import AdapterBase, CapabilitySpec, Notice, PluginResult, Progress, RunContext
 from adapters.cgroups import RunCgroups
+from adapters.guard import guard
 from adapters.sandbox import confined_command
 from adapters.subprocess_cli import plugin_environment, resolve_command
 
@@ -138,8 +139,11 @@ async def open_session(spec: CapabilitySpec, context: RunContext) -> _Session:
     argv = resolve_command(list(spec.entry["command"]), spec.source_dir, env["PATH"])
     command, cgroups = confined_command(argv, context.sandbox, env)
     log = _server_log(context.workdir)
-    params = StdioServerParameters(
-        command=command[0], args=command[1:], env=env, cwd=str(context.workdir)
+    params = StdioServerParameters(  # the guard's mark: the server dies with Mark-1
+        command=command[0],
+        args=command[1:],
+        env={**env, **guard().environment()},
+        cwd=str(context.workdir),
     )
     stack = contextlib.AsyncExitStack()
     stack.callback(log.close)
