@@ -8,7 +8,7 @@
   Target: within 1.5x of the bare launches both times. Every step is recorded in SQLite and
   its output kept, which the bare launches do not do; the sandboxed steps also get the full
   policy (hidden home and data, the plugin's files bound back, rlimits, run cgroups), which
-  bare bwrap does not. Three interleaved rounds, medians compared: this machine is shared.
+  bare bwrap does not. Five interleaved rounds, medians compared: this machine is shared.
 * A 100-step workflow as a whole ``mark1 workflow run`` process beside the same 100-task
   Prefect flow as a whole process. Target: at least 10x faster.
 
@@ -43,7 +43,7 @@ from baselines import (  # noqa: E402
 
 STEPS = 1000
 CLI_STEPS = 1000
-ROUNDS = 3
+ROUNDS = 5
 PROCESS_STEPS = 100
 TRUE_PLUGIN = """\
 schema_version: "1.0"
