@@ -33,6 +33,7 @@ import secrets
 import shlex
 import socket
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -91,8 +92,14 @@ class SshError(Exception):
 
 
 def _asyncssh() -> Any:
+    """asyncssh, imported on first use. Its import names cryptography's DSA classes, which
+    recent cryptography releases (51 here) deprecate with a warning at each mention: a warning
+    about asyncssh's own code that no Mark-1 user can act on, so it is silenced for the import
+    alone."""
     try:
-        import asyncssh
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="DSA is deprecated", module="asyncssh")
+            import asyncssh
     except ImportError:
         raise SshError(
             "the ssh adapter needs asyncssh, which is not installed",
