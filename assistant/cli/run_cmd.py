@@ -136,9 +136,9 @@ def run(
 def _detach(words: list[str], as_json: bool) -> None:
     """Start ``mark1 run WORDS`` as a background process that outlives this one."""
     from assistant import paths
-    from assistant.workflow.runs import new_run_id
+    from memory.ids import new_id
 
-    run_id = new_run_id()
+    run_id = new_id()
     log = paths.data_dir() / "runs" / f"{run_id}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     entry = "from assistant.cli.main import main; main()"

@@ -5,21 +5,15 @@ so whatever happens to the process, the database says how far a run got.
 from __future__ import annotations
 
 import os
-import secrets
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from adapters.base import PluginResult
+from memory.ids import new_id
 from memory.store import Store, dumps, loads
 
 TAIL = 8192
-
-
-def new_run_id() -> str:
-    """Sortable and readable: ``20261125-101502-3fa2c1``."""
-    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
 async def start_run(
@@ -32,7 +26,7 @@ async def start_run(
     run_id: str | None = None,
 ) -> str:
     """Record a run as running; ``run_id`` is given when it was announced in advance (detach)."""
-    run_id = run_id or new_run_id()
+    run_id = run_id or new_id()
     now = time.time()
     async with store.transaction() as db:
         await db.execute(

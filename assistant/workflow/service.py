@@ -27,8 +27,8 @@ from assistant.workflow.engine import (
 from assistant.workflow.executors import DaskExecutor, Executor, LocalExecutor
 from assistant.workflow.journal import Journal
 from assistant.workflow.loader import from_data
-from assistant.workflow.runs import new_run_id
 from assistant.workflow.validate import CheckedWorkflow, check_workflow
+from memory.ids import new_id
 from memory.store import Store, loads
 
 
@@ -65,7 +65,7 @@ async def start_run(
     approve: Approver | None = None,
 ) -> tuple[str, RunOutcome]:
     """Record and run ``checked`` from its first step."""
-    run_id = run_id or new_run_id()
+    run_id = run_id or new_id()
     folder = run_dir(run_id)
     folder.mkdir(parents=True, exist_ok=True)
     recorded = asdict(options) | {"base_dir": str(options.base_dir), "executor": executor}
