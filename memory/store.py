@@ -97,6 +97,23 @@ class Store:
                 applied.append(version)
         return applied
 
+    async def erase(self, *statements: tuple[str, Iterable[Any]]) -> list[int]:
+        """Run deletes in one transaction so that nothing they remove stays in a file;
+        returns each statement's row count. ``secure_delete`` zeroes the freed pages (not every
+        SQLite build does by default) and a truncating checkpoint drops the WAL frames that
+        still hold the old pages."""
+        previous = (await self.fetchall("PRAGMA secure_delete"))[0][0]
+        await self.conn.execute("PRAGMA secure_delete = ON")
+        try:
+            async with self.transaction() as db:
+                counts = [
+                    (await db.execute(sql, tuple(params))).rowcount for sql, params in statements
+                ]
+        finally:
+            await self.conn.execute(f"PRAGMA secure_delete = {int(previous)}")
+        await self.fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+        return counts
+
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         return list(await self.conn.execute_fetchall(sql, tuple(params)))
 

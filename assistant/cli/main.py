@@ -30,6 +30,10 @@ COMMANDS = {
     ),
     "run": ("assistant.cli.run_cmd:run", "Run one capability: mark1 run PLUGIN.CAPABILITY -i k=v."),
     "runs": ("assistant.cli.runs_cmd:runs", "Show past runs and their results."),
+    "history": (
+        "assistant.cli.history_cmd:history",
+        "Show past conversations and their tool calls.",
+    ),
     "workflow": (
         "assistant.cli.workflow_cmd:workflow",
         "Validate, run, resume, save and schedule multi-step workflows.",
