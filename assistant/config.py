@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +23,7 @@ from adapters.process import OUTPUT_LIMIT
 from assistant import paths
 from assistant.errors import ConfigError, Location
 from assistant.plugins.manifest import Size
+from memory.embedder import MODEL_ID, MODELS
 
 
 class InstallSettings(BaseModel):
@@ -89,6 +90,32 @@ class WorkflowSettings(BaseModel):
     dask_workers: int = Field(2, ge=1, le=256, description="Workers of the LocalCluster.")
 
 
+class MemorySettings(BaseModel):
+    """What the assistant remembers and how it recalls it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(
+        MODEL_ID,
+        description="Embedding model; changing it re-embeds stored memories "
+        f"(`mark1 memory reindex`). One of: {', '.join(MODELS)} (smaller, for huge memories).",
+    )
+    recall: int = Field(5, ge=1, le=100, description="Memories recalled per request, at most.")
+    budget_tokens: int = Field(
+        1000, ge=50, description="Prompt tokens recalled memories may take, at most."
+    )
+    namespace: str = Field(
+        "default", min_length=1, description="Whose memories: one namespace per user or agent."
+    )
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        if value not in MODELS:
+            raise ValueError(f"unknown embedding model; choose one of: {', '.join(MODELS)}")
+        return value
+
+
 class Settings(BaseSettings):
     """Everything a user can configure; see ``mark1 config list``."""
 
@@ -101,6 +128,7 @@ class Settings(BaseSettings):
     run: RunSettings = RunSettings()
     sandbox: SandboxSettings = SandboxSettings()
     workflow: WorkflowSettings = WorkflowSettings()
+    memory: MemorySettings = MemorySettings()
 
     @classmethod
     def settings_customise_sources(

@@ -69,6 +69,11 @@ def db_path() -> Path:
     return data_dir() / "mark1.db"
 
 
+def vectors_dir() -> Path:
+    """The Chroma database: vectors of memories and capabilities (their texts are in SQLite)."""
+    return data_dir() / "chroma"
+
+
 def plugins_dir() -> Path:
     """Where installed plugins live: one folder per installed version (see the registry)."""
     return data_dir() / "plugins"

@@ -1,0 +1,56 @@
+"""The memory subsystem as the application uses it: one vector index per process, memory
+stores and capability indexes built from the settings, and what must be redacted.
+
+``memory`` is a library that knows nothing of Mark-1's settings, paths or secrets; this module
+is where they meet it. Nothing heavy is imported here: Chroma and the model load when a vector
+is first needed.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from pathlib import Path
+
+from assistant import paths
+from assistant.config import Settings
+from memory.capability_index import CapabilityIndex
+from memory.memories import MemoryStore
+from memory.redaction import Redactor
+from memory.store import Store
+from memory.vectors import VectorIndex
+
+# Environment variables whose values are secrets by their names (until the vault exists, the
+# environment is where ``${secrets.X}`` comes from).
+SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIALS?)$", re.I)
+
+
+def vector_index() -> VectorIndex:
+    """The process's Chroma database under the current data folder."""
+    return _vector_index(paths.vectors_dir())
+
+
+@functools.cache
+def _vector_index(folder: Path) -> VectorIndex:
+    return VectorIndex(folder)
+
+
+def known_secrets() -> list[str]:
+    """The values that must never be stored: those of secret-named environment variables."""
+    return [value for name, value in os.environ.items() if SECRET_NAME.search(name) and value]
+
+
+def redactor() -> Redactor:
+    return Redactor(known_secrets())
+
+
+async def memory_store(store: Store, settings: Settings) -> MemoryStore:
+    """The conversational memory, opened (see ``MemoryStore.open``)."""
+    return await MemoryStore(
+        store, vector_index(), model_id=settings.memory.model, redactor=redactor()
+    ).open()
+
+
+def capability_index(settings: Settings) -> CapabilityIndex:
+    return CapabilityIndex(vector_index(), settings.memory.model)
