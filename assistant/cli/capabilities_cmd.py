@@ -11,6 +11,7 @@ from assistant.cli.output import echo_json, json_option, run_async, table
 
 if TYPE_CHECKING:
     from assistant.plugins.registry import CapabilityRow
+    from memory.store import Store
 
 
 @click.group()
@@ -20,14 +21,20 @@ def capabilities() -> None:
 
 def _rows() -> list[CapabilityRow]:
     from assistant.plugins import registry
-    from assistant.plugins.invoke import refresh_linked
 
     async def go() -> list[CapabilityRow]:
         async with session() as (_, store):
-            await refresh_linked(store)
+            await _refresh(store)
             return await registry.list_capabilities(store)
 
     return run_async(go())
+
+
+async def _refresh(store: Store) -> None:
+    """Re-read the manifests of linked plugins (they change in place)."""
+    from assistant.plugins.invoke import refresh_linked
+
+    await refresh_linked(store)
 
 
 def _show(rows: list[CapabilityRow], as_json: bool, empty: str) -> None:
@@ -66,19 +73,56 @@ def list_(as_json: bool) -> None:
 
 @capabilities.command()
 @click.argument("text")
+@click.option(
+    "-n",
+    "--limit",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="How many capabilities to show.",
+)
 @json_option
-def search(text: str, as_json: bool) -> None:
-    """Capabilities whose name, plugin, description, tags or formats contain every word of TEXT."""
-    words = text.lower().split()
+def search(text: str, limit: int, as_json: bool) -> None:
+    """Capabilities that do what TEXT describes, by meaning, best first.
 
-    def haystack(r: CapabilityRow) -> str:
-        c = r.capability
-        return " ".join(
-            [r.plugin, c.name, c.description, *c.tags, *c.input_formats, *c.output_formats]
-        ).lower()
+    \b
+    Examples:
+      mark1 capabilities search "shrink my pictures"     finds image compression
+      mark1 capabilities search "tell me when my site is down" -n 3 --json
 
-    found = [r for r in _rows() if all(w in haystack(r) for w in words)]
-    _show(found, as_json, f"No capability matches '{text}'.")
+    Search runs offline with a small embedding model; if the model cannot load, it ranks by
+    shared words (BM25) and says so on every result.
+    """
+    from assistant.plugins.capability_search import Found
+    from assistant.plugins.capability_search import search as find
+
+    async def go() -> list[Found]:
+        async with session() as (settings, store):
+            await _refresh(store)
+            return await find(store, settings, text, limit)
+
+    found = run_async(go())
+    if as_json:
+        echo_json([f.row.summary() | {"score": f.hit.score, "method": f.hit.method} for f in found])
+        return
+    if not found:
+        click.echo("No capabilities: install a plugin with `mark1 plugin install SOURCE`.")
+        return
+    methods = {f.hit.method for f in found}
+    table(
+        ["capability", "score", "description"],
+        [
+            (
+                f"{f.row.plugin}.{f.row.capability.name}"
+                + ("" if f.row.enabled else " (disabled)"),
+                f"{f.hit.score:.2f}",
+                f.row.capability.description,
+            )
+            for f in found
+        ],
+        title=f"{', '.join(sorted(methods))} search for '{text}'",
+    )
 
 
 @capabilities.command()

@@ -196,6 +196,7 @@ class Installer:
         record = await registry.require_plugin(self.store, name)
         await registry.mark_removed(self.store, record)
         await self.sweep()
+        await self._index_capabilities()
         return record
 
     async def sweep(self) -> list[Path]:
@@ -346,7 +347,17 @@ class Installer:
         await self.sweep()
         count = len(new.manifest.capabilities)
         self.progress(f"registered {record.name} with {count} capabilities ({record.status})")
+        await self._index_capabilities()
         return record
+
+    async def _index_capabilities(self) -> None:
+        """Keep semantic capability search in step with what is installed now."""
+        from assistant.plugins.capability_search import sync
+
+        self.progress("indexing capabilities for search")
+        problem = await sync(self.store, self.settings)
+        if problem is not None:
+            self.progress(problem)
 
     async def _discover_tools(self, new: PluginVersion) -> Manifest:
         """Expand ``tool: "*"`` MCP entry points into one capability per tool the server lists

@@ -167,8 +167,9 @@ def test_unknown_and_ambiguous_targets(toolbox: Repo, csv_plugin: Repo, cli: Cli
 
 def test_capabilities_search_and_show(toolbox: Repo, csv_plugin: Repo, cli: Cli) -> None:
     assert cli("plugin", "install", str(csv_plugin.path)).code == 0
-    found = json.loads(cli("capabilities", "search", "csv rows", "--json").out)
-    assert [c["qualified_name"] for c in found] == ["csvtool.count"]
+    found = json.loads(cli("capabilities", "search", "how many lines in a table", "--json").out)
+    assert found[0]["qualified_name"] == "csvtool.count"  # by meaning: no word is shared
+    assert {c["method"] for c in found} == {"semantic"} and len(found) > 1
     listing = cli("capabilities", "list")
     assert "toolbox" in listing.out and "csvtool.count" in listing.out
     shown = cli("capabilities", "show", "csvtool.count")
