@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import click
 
 from assistant.cli.context import session
-from assistant.cli.output import echo_json, json_option, run_async, table
+from assistant.cli.output import echo_json, json_option, local_time, run_async, table
 from assistant.errors import NotFoundError
 
 SESSIONS_SHOWN = 20
@@ -66,7 +65,7 @@ def _list_sessions(limit: int, as_json: bool) -> None:
         return
     table(
         ["session", "title", "messages", "last activity"],
-        [(s["id"], _title(s), s["message_count"], _when(s["updated_at"])) for s in found],
+        [(s["id"], _title(s), s["message_count"], local_time(s["updated_at"])) for s in found],
     )
 
 
@@ -92,10 +91,10 @@ def _show_session(session_id: str, last: int | None, as_json: bool) -> None:
     click.echo(
         f"  namespace {found['namespace']}, {count} messages"
         + (f" (the last {shown} shown)" if shown < count else "")
-        + f", last activity {_when(found['updated_at'])}"
+        + f", last activity {local_time(found['updated_at'])}"
     )
     for message in found["messages"]:
-        head = f"{_when(message['created_at'])}  {message['role']:<9}  "
+        head = f"{local_time(message['created_at'])}  {message['role']:<9}  "
         lines = message["content"].splitlines() or [""]
         click.echo(head + lines[0])
         for line in lines[1:]:
@@ -113,7 +112,3 @@ def _title(found: dict[str, Any]) -> str:
     if not text:
         return "(empty)"
     return text if len(text) <= TITLE_WIDTH else text[: TITLE_WIDTH - 1] + "…"
-
-
-def _when(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))

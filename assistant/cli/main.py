@@ -34,6 +34,10 @@ COMMANDS = {
         "assistant.cli.history_cmd:history",
         "Show past conversations and their tool calls.",
     ),
+    "memory": (
+        "assistant.cli.memory_cmd:memory",
+        "Search, add, forget, export and import what the assistant remembers.",
+    ),
     "workflow": (
         "assistant.cli.workflow_cmd:workflow",
         "Validate, run, resume, save and schedule multi-step workflows.",

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -66,6 +67,11 @@ def run_async(coro: Awaitable[T]) -> T:
         if not received:
             raise
         raise Terminated(received[0]) from None
+
+
+def local_time(timestamp: float) -> str:
+    """A recorded time as listings show it: local, to the second."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
 
 
 def echo_json(data: Any) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import click
 
 from assistant.cli.context import session
-from assistant.cli.output import echo_json, json_option, run_async, table
+from assistant.cli.output import echo_json, json_option, local_time, run_async, table
 from assistant.errors import NotFoundError
 
 
@@ -47,7 +46,7 @@ def runs_table(found: list[dict[str, Any]], target: str) -> None:
                 r["id"],
                 r["target"],
                 r["status"],
-                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["started_at"])),
+                local_time(r["started_at"]),
                 f"{r['finished_at'] - r['started_at']:.2f}" if r["finished_at"] else "-",
             )
             for r in found

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from assistant.cli.context import session
-from assistant.cli.output import echo_json, json_option, run_async, table, yes_option
+from assistant.cli.output import (
+    echo_json,
+    json_option,
+    local_time,
+    run_async,
+    table,
+    yes_option,
+)
 from assistant.errors import NotFoundError, UserError
 
 if TYPE_CHECKING:
@@ -625,7 +632,7 @@ def schedule(
             )
 
     made = run_async(go())
-    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(made.next_at))
+    when = local_time(made.next_at)
     if as_json:
         echo_json({"id": made.id, "workflow": made.workflow, "next_at": made.next_at})
         return
@@ -657,7 +664,7 @@ def schedules(as_json: bool) -> None:
                 s.id,
                 s.workflow,
                 s.describe(),
-                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.next_at)),
+                local_time(s.next_at),
                 s.last_run_id or "-",
                 s.last_status or "-",
             )
