@@ -27,6 +27,7 @@ from assistant.workflow.engine import (
 from assistant.workflow.executors import DaskExecutor, Executor, LocalExecutor
 from assistant.workflow.journal import Journal
 from assistant.workflow.loader import from_data
+from assistant.workflow.remembered import remember_run
 from assistant.workflow.validate import CheckedWorkflow, check_workflow
 from memory.ids import new_id
 from memory.store import Store, loads
@@ -92,7 +93,9 @@ async def start_run(
             on_event=on_event,
             approve=approve,
         )
-        return run_id, await engine.run()
+        outcome = await engine.run()
+    await remember_run(store, settings, checked.workflow, run_id, outcome)
+    return run_id, outcome
 
 
 async def resume_run(
@@ -149,7 +152,9 @@ async def resume_run(
             confirm_rerun=confirm_rerun,
             previous=previous,
         )
-        return run_id, await engine.run()
+        outcome = await engine.run()
+    await remember_run(store, settings, checked.workflow, run_id, outcome)
+    return run_id, outcome
 
 
 async def run_saved(
