@@ -136,6 +136,17 @@ class MemoryStore:
         self._keywords: dict[str, tuple[tuple[Any, ...], KeywordIndex]] = {}
 
     async def open(self) -> MemoryStore:
+        row = await self.store.fetchone("SELECT model, target FROM memory_model")
+        if row is None or (row["model"], row["target"]) not in (
+            (self.model_id, None),
+            (row["model"], self.model_id),
+        ):
+            await self._record_model()
+        await self._finish_forgetting()
+        return self
+
+    async def _record_model(self) -> None:
+        """Make the configured model the serving one, or the target of a re-embedding."""
         async with self.store.transaction() as db:
             row = list(await db.execute_fetchall("SELECT model, target FROM memory_model"))
             if not row:
@@ -152,8 +163,6 @@ class MemoryStore:
                 await db.execute("UPDATE memories SET target_indexed = 0")
             elif row[0]["model"] == self.model_id and row[0]["target"] is not None:
                 await db.execute("UPDATE memory_model SET target = NULL")  # switched back
-        await self._finish_forgetting()
-        return self
 
     # --- writing ---------------------------------------------------------------------------
 
