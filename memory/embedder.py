@@ -29,6 +29,7 @@ import hashlib
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -83,7 +84,13 @@ class TextEmbedder(Protocol):
 
 class Embedder:
     """The loaded model and tokenizer. ``embed`` returns one row of ``DIMENSION`` floats per
-    text, each of length 1."""
+    text, each of length 1.
+
+    One text, or one batch, runs on a session that spreads its work over both cores (a query
+    waits least that way). Longer work runs two batches at once on a second session of one
+    thread each: small matrices split badly over threads, so 2 x 1 thread embeds about 15%
+    more per second than 1 x 2 (bench/bench_memory.py). That session is made on first need.
+    """
 
     model_id = MODEL_ID
     dimension = DIMENSION
@@ -95,20 +102,16 @@ class Embedder:
         os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
         # The tokenizer's own threads do not survive a fork, and Mark-1 forks to run plugins.
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        import onnxruntime
         from tokenizers import Tokenizer
 
         self._tokenizer = Tokenizer.from_file(str(tokenizer))
         self._tokenizer.no_padding()  # batches are padded here, each to its own longest text
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = THREADS
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = onnxruntime.InferenceSession(
-            str(model), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._model = model
+        self._session = self._open(THREADS)
         self._inputs = {i.name for i in self._session.get_inputs()}
+        self._lock = threading.Lock()
+        self._parallel: tuple[Any, ThreadPoolExecutor] | None = None
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """``texts`` as a ``(len(texts), DIMENSION)`` float32 array, in the order given."""
@@ -119,12 +122,37 @@ class Embedder:
             return found
         encoded = self._tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i].ids))
-        for start in range(0, len(order), BATCH):
-            chosen = order[start : start + BATCH]
-            found[chosen] = self._run([encoded[i] for i in chosen])
+        batches = [order[start : start + BATCH] for start in range(0, len(order), BATCH)]
+        if len(batches) == 1:
+            found[order] = self._run(self._session, [encoded[i] for i in order])
+            return found
+        session, pool = self._two_at_once()
+        done = pool.map(lambda chosen: self._run(session, [encoded[i] for i in chosen]), batches)
+        for chosen, vectors in zip(batches, done, strict=True):
+            found[chosen] = vectors
         return found
 
-    def _run(self, batch: list[Any]) -> np.ndarray:
+    def _two_at_once(self) -> tuple[Any, ThreadPoolExecutor]:
+        with self._lock:
+            if self._parallel is None:
+                self._parallel = (
+                    self._open(1),
+                    ThreadPoolExecutor(THREADS, thread_name_prefix="mark1-embed"),
+                )
+            return self._parallel
+
+    def _open(self, threads: int) -> Any:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        return onnxruntime.InferenceSession(
+            str(self._model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+
+    def _run(self, session: Any, batch: list[Any]) -> np.ndarray:
         import numpy as np
 
         width = max(len(e.ids) for e in batch)
@@ -136,7 +164,7 @@ class Embedder:
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        hidden = self._session.run(None, feeds)[0]
+        hidden = session.run(None, feeds)[0]
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
