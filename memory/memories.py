@@ -134,6 +134,7 @@ class MemoryStore:
         self.redactor = redactor or Redactor()
         self.clock = clock
         self._keywords: dict[str, tuple[tuple[Any, ...], KeywordIndex]] = {}
+        self._warmed = False
 
     async def open(self) -> MemoryStore:
         row = await self.store.fetchone("SELECT model, target FROM memory_model")
@@ -241,10 +242,22 @@ class MemoryStore:
         meanwhile) and 0 is returned."""
         model = await self._serving()
         try:
-            embedder(model)
+            await self._warm(model)
         except EmbedderUnavailable:
             return 0
         return await self._index("indexed", model, progress)
+
+    async def _warm(self, model: str) -> None:
+        """Load the model and open Chroma at the same time, once: done one after the other
+        they are the bulk of a first recall (the model's graph optimisation lets go of the
+        GIL while Chroma's import holds it)."""
+        if self._warmed:
+            embedder(model)
+            return
+        loading = asyncio.to_thread(embedder, model)
+        opening = asyncio.to_thread(self.vectors.open)
+        await asyncio.gather(loading, opening)
+        self._warmed = True
 
     async def reindex(self, progress: Progress | None = None) -> int:
         """Re-embed every memory with the configured model, then switch recall to it and drop
@@ -338,7 +351,7 @@ class MemoryStore:
         wanted = set(kinds) if kinds is not None else None
         model = await self._serving()
         try:
-            embedder(model)
+            await self._warm(model)
         except EmbedderUnavailable as exc:
             return await self._keyword_recall(query, namespace, k, budget_tokens, wanted, exc)
         await self.catch_up()
