@@ -204,29 +204,15 @@ class MemoryStore:
         async with self.store.transaction() as db:
             rows = list(
                 await db.execute_fetchall(
-                    "INSERT INTO memories(id, namespace, kind, role, text, digest, session_id,"
-                    " run_id, plugins_json, meta_json, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT(namespace, digest) DO UPDATE SET created_at = excluded.created_at,"
+                    INSERT.format(verb="INSERT")
+                    + " ON CONFLICT(namespace, digest) DO UPDATE SET created_at = excluded.created_at,"
                     " session_id = coalesce(excluded.session_id, session_id),"
                     " run_id = coalesce(excluded.run_id, run_id),"
                     # a memory being forgotten comes back whole: its vectors are made anew
                     " indexed = indexed * (1 - forgotten),"
                     " target_indexed = target_indexed * (1 - forgotten), forgotten = 0"
                     " RETURNING id, kind, role, plugins_json, meta_json",
-                    (
-                        memory.id,
-                        namespace,
-                        kind,
-                        role,
-                        clean,
-                        digest(clean),
-                        session_id,
-                        run_id,
-                        dumps(memory.plugins),
-                        dumps(memory.meta),
-                        memory.created_at,
-                    ),
+                    _values(memory),
                 )
             )
         stored = rows[0]
@@ -540,25 +526,9 @@ class MemoryStore:
         added = 0
         async with self.store.transaction() as db:
             for memory in memories:
-                text = self.redactor.redact(memory.text)
-                cursor = await db.execute(
-                    "INSERT OR IGNORE INTO memories(id, namespace, kind, role, text, digest,"
-                    " session_id, run_id, plugins_json, meta_json, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        memory.id,
-                        memory.namespace,
-                        memory.kind,
-                        memory.role,
-                        text,
-                        digest(text),
-                        memory.session_id,
-                        memory.run_id,
-                        dumps(memory.plugins),
-                        dumps(self.redactor.redact_value(memory.meta)),
-                        memory.created_at,
-                    ),
-                )
+                memory.text = self.redactor.redact(memory.text)
+                memory.meta = self.redactor.redact_value(memory.meta)
+                cursor = await db.execute(INSERT.format(verb="INSERT OR IGNORE"), _values(memory))
                 added += cursor.rowcount
         await self.catch_up(progress)
         return added, len(memories) - added
@@ -633,6 +603,29 @@ def _fit(
         seen.add(words)
         tokens += cost
     return chosen, tokens
+
+
+INSERT = (
+    "{verb} INTO memories(id, namespace, kind, role, text, digest, session_id, run_id,"
+    " plugins_json, meta_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _values(memory: Memory) -> tuple[Any, ...]:
+    """``memory`` as the values of ``INSERT``."""
+    return (
+        memory.id,
+        memory.namespace,
+        memory.kind,
+        memory.role,
+        memory.text,
+        digest(memory.text),
+        memory.session_id,
+        memory.run_id,
+        dumps(memory.plugins),
+        dumps(memory.meta),
+        memory.created_at,
+    )
 
 
 def _memory(row: Any) -> Memory:
