@@ -31,18 +31,17 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 from memory.embedder import EmbedderUnavailable, embedder
 from memory.ids import new_id
 from memory.keyword_search import METHOD as KEYWORD_METHOD
 from memory.keyword_search import KeywordIndex
+from memory.kinds import KINDS, Kind
 from memory.redaction import Redactor
 from memory.store import Store, dumps, loads
 from memory.vectors import Space, VectorIndex
 
-Kind = Literal["turn", "run", "fact", "preference", "note"]
-KINDS: tuple[str, ...] = get_args(Kind)
 SEMANTIC = "semantic"
 DEFAULT_NAMESPACE = "default"
 
@@ -340,7 +339,7 @@ class MemoryStore:
             await self._warm(model)
         except EmbedderUnavailable as exc:
             return await self._keyword_recall(query, namespace, k, budget_tokens, wanted, exc)
-        await self.catch_up()
+        await self._index("indexed", model, None)  # what another process wrote unembedded
         clean = self.redactor.redact(query)
         while True:
             neighbours = await asyncio.to_thread(self._neighbours, model, namespace, clean, k)

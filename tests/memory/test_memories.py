@@ -473,3 +473,16 @@ def test_without_a_loadable_model_recall_says_it_uses_keywords(tmp_path: Path) -
     assert "sha256 differs" in notice and "scripts/setup" in notice
     assert found == "['the spare tyre is in the garage loft']"
     assert waiting == "2"  # embedded once the model loads again
+
+
+async def test_every_kind_is_stored_and_an_unknown_one_refused(tmp_path: Path) -> None:
+    """The CLI's --kind choices (memory.kinds) and the table's CHECK must be the same list."""
+    from memory.kinds import KINDS
+
+    async with opened(tmp_path) as memory:
+        for kind in KINDS:
+            await memory.remember(f"a memory of kind {kind}", kind=kind, embed=False)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="unknown memory kind 'gossip'"):
+            await memory.remember("psst", kind="gossip", embed=False)  # type: ignore[arg-type]
+        stored = {m.kind for m in await memory.list_memories()}
+    assert stored == set(KINDS)
