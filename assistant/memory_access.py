@@ -22,7 +22,9 @@ from memory.store import Store
 from memory.vectors import VectorIndex
 
 # Environment variables whose values are secrets by their names (until the vault exists, the
-# environment is where ``${secrets.X}`` comes from).
+# environment is where ``${secrets.X}`` comes from). Broader than the redactor's key names on
+# purpose: a variable ending in KEY (MARK1_VAULT_KEY, SSH_KEY) holds a secret, while the word
+# "key" in prose or a JSON field usually does not.
 SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIALS?)$", re.I)
 
 
@@ -53,4 +55,12 @@ async def memory_store(store: Store, settings: Settings) -> MemoryStore:
 
 
 def capability_index(settings: Settings) -> CapabilityIndex:
-    return CapabilityIndex(vector_index(), settings.memory.model)
+    """The process's capability index for the configured model: one per folder and model, so
+    what it last synced is remembered and a search with nothing new installed embeds nothing
+    and reads no metadata."""
+    return _capability_index(vector_index(), settings.memory.model)
+
+
+@functools.cache
+def _capability_index(vectors: VectorIndex, model_id: str) -> CapabilityIndex:
+    return CapabilityIndex(vectors, model_id)
