@@ -11,7 +11,6 @@ from assistant.cli.output import echo_json, json_option, run_async, table
 
 if TYPE_CHECKING:
     from assistant.plugins.registry import CapabilityRow
-    from memory.store import Store
 
 
 @click.group()
@@ -21,20 +20,14 @@ def capabilities() -> None:
 
 def _rows() -> list[CapabilityRow]:
     from assistant.plugins import registry
+    from assistant.plugins.invoke import refresh_linked
 
     async def go() -> list[CapabilityRow]:
         async with session() as (_, store):
-            await _refresh(store)
+            await refresh_linked(store)
             return await registry.list_capabilities(store)
 
     return run_async(go())
-
-
-async def _refresh(store: Store) -> None:
-    """Re-read the manifests of linked plugins (they change in place)."""
-    from assistant.plugins.invoke import refresh_linked
-
-    await refresh_linked(store)
 
 
 def _show(rows: list[CapabilityRow], as_json: bool, empty: str) -> None:
@@ -96,10 +89,11 @@ def search(text: str, limit: int, as_json: bool) -> None:
     """
     from assistant.plugins.capability_search import Found
     from assistant.plugins.capability_search import search as find
+    from assistant.plugins.invoke import refresh_linked
 
     async def go() -> list[Found]:
         async with session() as (settings, store):
-            await _refresh(store)
+            await refresh_linked(store)
             return await find(store, settings, text, limit)
 
     found = run_async(go())

@@ -24,13 +24,15 @@ from assistant.cli.output import (
     yes_option,
 )
 from assistant.errors import InputError, NotFoundError, UserError
+from memory.kinds import KINDS
 
 if TYPE_CHECKING:
+    from assistant.config import Settings
     from memory.memories import MemoryStore
 
 T = TypeVar("T")
 TEXT_WIDTH = 70
-KIND_CHOICE = click.Choice(["turn", "run", "fact", "preference", "note"])
+KIND_CHOICE = click.Choice(KINDS)
 namespace_option = click.option(
     "--namespace",
     metavar="NS",
@@ -54,22 +56,16 @@ def memory() -> None:
     """
 
 
-def _with_memory(work: Callable[[MemoryStore], Awaitable[T]]) -> T:
+def _with_memory(work: Callable[[MemoryStore, Settings], Awaitable[T]]) -> T:
+    """Run ``work`` on the opened memory, with the settings it was opened with (whose
+    ``memory.namespace`` is the default of ``--namespace``)."""
     from assistant.memory_access import memory_store
 
     async def go() -> T:
         async with session() as (settings, store):
-            return await work(await memory_store(store, settings))
+            return await work(await memory_store(store, settings), settings)
 
     return run_async(go())
-
-
-def _namespace(given: str | None) -> str:
-    if given is not None:
-        return given
-    from assistant.config import load_settings
-
-    return load_settings().memory.namespace
 
 
 @memory.command(short_help="Remember a fact or preference.")
@@ -79,8 +75,9 @@ def _namespace(given: str | None) -> str:
 @json_option
 def add(text: str, kind: str, namespace: str | None, as_json: bool) -> None:
     """Remember TEXT (a fact or preference the assistant should know)."""
-    ns = _namespace(namespace)
-    found = _with_memory(lambda m: m.remember(text, kind=kind, namespace=ns))  # type: ignore[arg-type]
+    found = _with_memory(
+        lambda m, s: m.remember(text, kind=kind, namespace=namespace or s.memory.namespace)  # type: ignore[arg-type]
+    )
     if as_json:
         echo_json(found.record())
     else:
@@ -97,9 +94,14 @@ def search(
     text: str, limit: int, kinds: tuple[str, ...], namespace: str | None, as_json: bool
 ) -> None:
     """Memories that matter for TEXT, by meaning, with recent ones first among equals."""
-    ns = _namespace(namespace)
     found = _with_memory(
-        lambda m: m.recall(text, namespace=ns, k=limit, budget_tokens=10**9, kinds=kinds or None)
+        lambda m, s: m.recall(
+            text,
+            namespace=namespace or s.memory.namespace,
+            k=limit,
+            budget_tokens=10**9,  # a listing for a person: -n bounds it, not a prompt's budget
+            kinds=kinds or None,
+        )
     )
     if as_json:
         echo_json(
@@ -145,7 +147,7 @@ def list_(
 ) -> None:
     """The newest memories (of every namespace unless --namespace is given)."""
     found = _with_memory(
-        lambda m: m.list_memories(
+        lambda m, _: m.list_memories(
             namespace=namespace, kind=kind, session_id=session_id, limit=limit
         )
     )
@@ -166,7 +168,7 @@ def list_(
 @json_option
 def show(memory_id: str, as_json: bool) -> None:
     """One memory in full (a unique prefix of ID is enough)."""
-    found = _with_memory(lambda m: m.get(memory_id))
+    found = _with_memory(lambda m, _: m.get(memory_id))
     if found is None:
         raise NotFoundError(
             f"no single memory matches '{memory_id}'", hint="`mark1 memory list` shows their ids"
@@ -228,7 +230,7 @@ def forget(
     )
     confirm(f"Forget {what}? This cannot be undone.", yes)
 
-    async def work(m: MemoryStore) -> dict[str, int]:
+    async def work(m: MemoryStore, _: Settings) -> dict[str, int]:
         from memory import history
 
         ids = [await _full_id(m, given) for given in memory_ids]
@@ -269,7 +271,7 @@ async def _full_id(m: MemoryStore, given: str) -> str:
 @json_option
 def export(file: Path, namespace: str | None, as_json: bool) -> None:
     """Write every memory to FILE as JSON Lines (one memory per line, oldest first)."""
-    count = _with_memory(lambda m: m.export(file, namespace=namespace))
+    count = _with_memory(lambda m, _: m.export(file, namespace=namespace))
     if as_json:
         echo_json({"exported": count, "file": str(file)})
     else:
@@ -287,7 +289,7 @@ def import_(file: Path, as_json: bool) -> None:
     """
     from memory.memories import MemoryFileError
 
-    async def work(m: MemoryStore) -> tuple[int, int]:
+    async def work(m: MemoryStore, _: Settings) -> tuple[int, int]:
         with _bar("embedding imported memories", as_json) as report:
             try:
                 return await m.import_(file, progress=report)
@@ -305,7 +307,7 @@ def import_(file: Path, as_json: bool) -> None:
 @json_option
 def stats(as_json: bool) -> None:
     """How much is remembered, by kind and namespace, and the embedding model in use."""
-    found: dict[str, Any] = _with_memory(lambda m: m.stats())
+    found: dict[str, Any] = _with_memory(lambda m, _: m.stats())
     if as_json:
         echo_json(found)
         return
@@ -335,7 +337,7 @@ def reindex(as_json: bool) -> None:
     """
     from memory.embedder import EmbedderUnavailable
 
-    async def work(m: MemoryStore) -> dict[str, Any]:
+    async def work(m: MemoryStore, _: Settings) -> dict[str, Any]:
         with _bar("re-embedding memories", as_json) as report:
             try:
                 changed = await m.reindex(report)
