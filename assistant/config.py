@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -116,6 +116,60 @@ class MemorySettings(BaseModel):
         return value
 
 
+LlmProfileName = Literal["offline", "openai", "ollama", "vllm", "llamacpp", "lmstudio", "openrouter"]
+ApprovalMode = Literal["always", "side-effects", "never"]
+
+
+class LlmSettings(BaseModel):
+    """Which language model the agent talks to. Keys never live here: they come from the
+    environment (OPENAI_API_KEY, or the profile's own variable such as OPENROUTER_API_KEY)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    profile: LlmProfileName | None = Field(
+        None,
+        description="offline, openai, ollama, vllm, llamacpp, lmstudio or openrouter; unset: "
+        "openai when OPENAI_API_KEY or OPENAI_BASE_URL is set, else the offline planner.",
+    )
+    base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1."
+    )
+    model: str | None = Field(None, description="Model name (MARK1_MODEL overrides it).")
+    timeout: float = Field(60.0, gt=0, description="Seconds one model call may take.")
+    max_retries: int = Field(
+        3, ge=0, le=10, description="Retries (with backoff) on 429, 5xx and timeouts."
+    )
+    stream: bool = Field(True, description="Stream replies as they are written.")
+    max_tools: int = Field(
+        16, ge=1, le=128, description="Plugin tools offered per request, most relevant first."
+    )
+
+
+class AgentSettings(BaseModel):
+    """How the agent plans and when it asks before acting."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approval: ApprovalMode = Field(
+        "always",
+        description="always: every plan waits for you; side-effects: read-only plans run "
+        "at once; never: plans run without asking.",
+    )
+    approval_overrides: dict[str, ApprovalMode] = Field(
+        default_factory=dict,
+        description='Per plugin or plugin.capability, e.g. {"csv-summary" = "never"}.',
+    )
+    step_attempts: int = Field(
+        2, ge=1, le=10, description="Runs of a read-only or workspace step before it fails."
+    )
+    max_model_calls: int = Field(
+        8, ge=2, le=50, description="Model calls one request may take before the agent stops."
+    )
+    history_turns: int = Field(
+        6, ge=0, le=100, description="Earlier turns of the conversation sent with a request."
+    )
+
+
 class Settings(BaseSettings):
     """Everything a user can configure; see ``mark1 config list``."""
 
@@ -129,6 +183,8 @@ class Settings(BaseSettings):
     sandbox: SandboxSettings = SandboxSettings()
     workflow: WorkflowSettings = WorkflowSettings()
     memory: MemorySettings = MemorySettings()
+    llm: LlmSettings = LlmSettings()
+    agent: AgentSettings = AgentSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -103,6 +103,19 @@ class RetryableError(Mark1Error):
     exit_code = 4
 
 
+class ModelUnreachable(RetryableError):
+    """The language model's server did not answer (down, timing out, or rate-limiting past
+    every retry); the agent falls back to the offline planner."""
+
+
+class ModelRefused(UserError):
+    """The model's server answered but refused: a missing or wrong key, an unknown model."""
+
+
+class ModelOutputError(RetryableError):
+    """The model kept answering with output that could not be repaired, re-asks included."""
+
+
 class RunFailed(Mark1Error):
     """A capability ran and reported failure; its record is kept."""
 
