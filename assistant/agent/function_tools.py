@@ -46,12 +46,7 @@ class FunctionTool:
 
     def parse(self, raw: str) -> dict[str, Any]:
         """Checked keyword arguments from the model's raw argument text (repaired if need be)."""
-        try:
-            data = loads_repaired(raw) if raw.strip() else {}
-        except ValueError as exc:
-            raise ArgumentsError(f"the arguments of {self.name} are not JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ArgumentsError(f"the arguments of {self.name} must be a JSON object")
+        data = arguments_object(raw, self.name)
         try:
             checked = self.arguments.model_validate(data)
         except ValidationError as exc:
@@ -67,13 +62,24 @@ class FunctionTool:
         return self.function(**self.parse(raw))
 
 
+def arguments_object(raw: str, tool: str) -> dict[str, Any]:
+    """The JSON object of a tool call's raw arguments, repaired if need be."""
+    try:
+        data = loads_repaired(raw) if raw.strip() else {}
+    except ValueError as exc:
+        raise ArgumentsError(f"the arguments of {tool} are not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ArgumentsError(f"the arguments of {tool} must be a JSON object")
+    return data
+
+
 def function_tool(function: Callable[..., Any]) -> FunctionTool:
     """Describe ``function`` (a plain or bound function with annotated parameters) as a tool."""
     fields: dict[str, Any] = {}
     for name, parameter in inspect.signature(function, eval_str=True).parameters.items():
         default = ... if parameter.default is inspect.Parameter.empty else parameter.default
         fields[name] = (parameter.annotation, default)
-    model = create_model(  # type: ignore[call-overload]
+    model = create_model(
         f"{function.__name__}_arguments",
         __config__=ConfigDict(extra="forbid"),
         **fields,
