@@ -54,7 +54,7 @@ def missing_inputs(plan: Plan, rows: Rows) -> list[Question]:
     return questions
 
 
-def apply_answer(plan: Plan, question: Question, answer: str) -> Plan:
+def apply_answer(plan: Plan, question: Question, answer: object) -> Plan:
     """``plan`` with the answer filled in where ``question`` points."""
     if question.step is None or question.parameter is None:
         return plan

@@ -14,6 +14,7 @@ from assistant.agent.events import (
     AnswerText,
     Approve,
     Edit,
+    Notice,
     PlanProposed,
     QuestionAsked,
     Reject,
@@ -21,7 +22,8 @@ from assistant.agent.events import (
 from assistant.agent.plan import Plan, Question, Unmatched
 from assistant.agent.plan_edit import Rows, apply_answer, apply_edit, missing_inputs
 from assistant.config import Settings
-from assistant.errors import UserError
+from assistant.errors import InputError, UserError
+from assistant.plugins.input_values import coerce
 from assistant.workflow.engine import RunOutcome
 from memory.store import Store
 
@@ -62,12 +64,29 @@ class PlanRunner:
     async def ask(self, plan: Plan, questions: list[Question]) -> Plan:
         """Put each question to the person and fill the answers into ``plan``."""
         for question in questions:
+            value = await self._answer(plan, question)
+            plan = apply_answer(plan, question, value)
+        return plan
+
+    async def _answer(self, plan: Plan, question: Question) -> Any:
+        """The answer typed by the parameter's schema; a wrong one is asked for again."""
+        prop = self._property(plan, question)
+        while True:
             event = QuestionAsked(question)
             self.emit(event)
             reply = await event.answer()
-            text = reply.text if isinstance(reply, AnswerText) else str(reply)
-            plan = apply_answer(plan, question, text.strip())
-        return plan
+            text = (reply.text if isinstance(reply, AnswerText) else str(reply)).strip()
+            try:
+                return coerce(question.parameter or "answer", text, prop, self.base_dir)
+            except InputError as exc:
+                self.emit(Notice(f"{exc.message} ({exc.hint})", "warning"))
+
+    def _property(self, plan: Plan, question: Question) -> dict[str, Any]:
+        step = plan.step(question.step) if question.step else None
+        if step is None:
+            return {}
+        schema = self.rows[(step.plugin, step.capability)].capability.parameters or {}
+        return dict((schema.get("properties") or {}).get(question.parameter or "") or {})
 
     async def propose(
         self, plan: Plan, *, unmatched: list[Unmatched] | None = None, force: bool = False
@@ -75,10 +94,11 @@ class PlanRunner:
         """Show ``plan`` and run it once approved (at once when no step needs approval and
         ``force`` is False). Missing inputs are asked for first."""
         plan = await self.ask(plan, missing_inputs(plan, self.rows))
+        edited = False
         while True:
             self.revision += 1
             steps = planned_steps(plan, self.rows, self.settings.agent)
-            needs = force or any(s.needs_approval for s in steps)
+            needs = not edited and (force or any(s.needs_approval for s in steps))
             event = PlanProposed(plan, steps, needs, self.revision, list(unmatched or []))
             self.emit(event)
             if not needs:
@@ -89,7 +109,7 @@ class PlanRunner:
             if isinstance(decision, Edit):
                 plan = apply_edit(plan, decision)
                 plan = await self.ask(plan, missing_inputs(plan, self.rows))
-                force = False  # the person wrote this version: it is approved as shown next
+                edited = True  # the person wrote this version: it is shown and runs
                 continue
             if isinstance(decision, Approve):
                 break

@@ -1,10 +1,5 @@
-"""Turning ``-i key=value`` words into typed inputs, guided by the capability's JSON Schema.
-
-Values are strings on a command line; the schema says which are numbers, booleans, lists or
-objects. String parameters with ``format: path`` (or file/directory) that name an existing
-file relative to where the user typed the command are made absolute, because the plugin runs
-in the workspace, not in the user's current directory.
-"""
+"""Turning ``-i key=value`` words into typed inputs, guided by the capability's JSON Schema
+(``assistant.plugins.input_values`` types each value)."""
 
 from __future__ import annotations
 
@@ -14,10 +9,7 @@ from typing import Any
 
 from adapters.argv import POSITIONAL_KEY
 from assistant.errors import InputError
-
-PATH_FORMATS = ("path", "file", "directory", "file-path", "dir-path")
-_TRUE = {"true", "yes", "y", "1", "on"}
-_FALSE = {"false", "no", "n", "0", "off"}
+from assistant.plugins.input_values import coerce, schema_type
 
 
 def parse_inputs(
@@ -35,8 +27,8 @@ def parse_inputs(
         if not sep or not key:
             raise InputError(f"'{pair}' is not key=value", hint="write e.g. -i width=800")
         prop = props.get(key) or {}
-        value = _coerce(key, raw, prop, cwd)
-        if _type(prop) == "array" or (not prop and key in seen):
+        value = coerce(key, raw, prop, cwd)
+        if schema_type(prop) == "array" or (not prop and key in seen):
             current = inputs.get(key) if key in seen else []
             current = current if isinstance(current, list) else [current]
             inputs[key] = current + (value if isinstance(value, list) else [value])
@@ -48,38 +40,6 @@ def parse_inputs(
     if positionals:
         inputs[POSITIONAL_KEY] = list(positionals)
     return inputs
-
-
-def _coerce(key: str, raw: str, prop: dict[str, Any], cwd: Path) -> Any:
-    kind = _type(prop)
-    try:
-        if kind == "integer":
-            return int(raw)
-        if kind == "number":
-            return float(raw)
-        if kind == "boolean":
-            if raw.lower() in _TRUE | _FALSE:
-                return raw.lower() in _TRUE
-            raise ValueError(f"expected true or false, got '{raw}'")
-        if kind == "object":
-            return json.loads(raw)
-        if kind == "array":
-            items = prop.get("items") or {}
-            return [_coerce(key, part, items, cwd) for part in raw.split(",")] if raw else []
-    except (ValueError, json.JSONDecodeError) as exc:
-        raise InputError(f"input '{key}': {exc}", hint=f"'{key}' must be a {kind}") from exc
-    if prop.get("format") in PATH_FORMATS and raw and not Path(raw).is_absolute():
-        candidate = (cwd / raw).resolve()
-        if candidate.exists():
-            return str(candidate)
-    return raw
-
-
-def _type(prop: dict[str, Any]) -> str | None:
-    kind = prop.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), None)
-    return kind
 
 
 def _load_json(text: str, cwd: Path) -> dict[str, Any]:
