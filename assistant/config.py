@@ -116,7 +116,9 @@ class MemorySettings(BaseModel):
         return value
 
 
-LlmProfileName = Literal["offline", "openai", "ollama", "vllm", "llamacpp", "lmstudio", "openrouter"]
+LlmProfileName = Literal[
+    "offline", "openai", "ollama", "vllm", "llamacpp", "lmstudio", "openrouter"
+]
 ApprovalMode = Literal["always", "side-effects", "never"]
 
 
