@@ -162,6 +162,6 @@ class Answer:
 class TurnFinished:
     """The end of the turn: how it ended, its runs and what the model calls cost."""
 
-    status: Literal["answered", "rejected", "failed", "cancelled", "needs-input"]
+    status: Literal["answered", "planned", "rejected", "failed", "cancelled"]
     usage: Usage
     run_ids: list[str] = field(default_factory=list)

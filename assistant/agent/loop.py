@@ -37,7 +37,7 @@ from assistant.agent.function_tools import ArgumentsError, arguments_object, dum
 from assistant.agent.model import ChatModel, Message, ModelReply, ToolCall, Usage
 from assistant.agent.plan import Plan, PlanStep, Question
 from assistant.agent.plan_edit import Rows, unknown_capabilities
-from assistant.agent.plan_runner import Declined, PlanRunner
+from assistant.agent.plan_runner import Declined, Planned, PlanRunner
 from assistant.agent.profiles import OFFLINE_NOTE, ModelConfig, resolve
 from assistant.agent.results import fence, for_model, plain_summary
 from assistant.agent.toolset import CapabilityTool, capability_tools
@@ -75,7 +75,10 @@ class Agent:
         model: ModelConfig | None = None,
         base_dir: Path | None = None,
         session_id: str | None = None,
+        plan_only: bool = False,
     ):
+        """``model`` None resolves the configured one (or the offline planner); ``plan_only``
+        shows plans and runs nothing (`mark1 plan`)."""
         self.store = store
         self.settings = settings
         self.config = model if model is not None else resolve(settings.llm)
@@ -87,6 +90,7 @@ class Agent:
         self.history: list[Message] = []
         self._session_started = False
         self._planner: Any = None
+        self.plan_only = plan_only
 
     async def aclose(self) -> None:
         if self.model is not None:
@@ -116,7 +120,9 @@ class Agent:
         rows = {
             (r.plugin, r.capability.name): r for r in await registry.list_capabilities(self.store)
         }
-        runner = PlanRunner(self.store, self.settings, rows, emit, self.base_dir)
+        runner = PlanRunner(
+            self.store, self.settings, rows, emit, self.base_dir, plan_only=self.plan_only
+        )
         turn = Turn(request, emit, runner)
         emit(TurnStarted(self.session_id, request, self.planner_name))
         try:
@@ -192,6 +198,9 @@ class Agent:
         if problems:
             return await self._send_back(turn, planning, messages, "; ".join(problems))
         outcome = await turn.runner.propose(plan, force=turn.executed)
+        if isinstance(outcome, Planned):
+            turn.status = "planned"
+            return True
         if isinstance(outcome, Declined):
             text = f"The person rejected this plan: {outcome.reason or 'no reason given'}."
             if not outcome.reason:
@@ -331,6 +340,9 @@ class Agent:
             return
         plan = await turn.runner.ask(draft.plan, draft.questions)
         outcome = await turn.runner.propose(plan, unmatched=draft.unmatched)
+        if isinstance(outcome, Planned):
+            turn.status = "planned"
+            return
         if isinstance(outcome, Declined):
             turn.status = "rejected"
             turn.answer = "Plan rejected; nothing ran."
@@ -358,7 +370,7 @@ class Agent:
         from assistant.memory_access import memory_store
         from memory import history
 
-        if not turn.answer:
+        if not turn.answer or self.plan_only:
             return
         self.history += [
             {"role": "user", "content": turn.request},

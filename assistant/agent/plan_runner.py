@@ -50,6 +50,13 @@ class Declined:
 
 
 @dataclass
+class Planned:
+    """Plan-only mode: the plan was shown and nothing ran."""
+
+    plan: Plan
+
+
+@dataclass
 class PlanRunner:
     """Runs plans for one turn; ``revision`` counts the plans shown in it."""
 
@@ -58,6 +65,7 @@ class PlanRunner:
     rows: Rows
     emit: Emit
     base_dir: Path
+    plan_only: bool = False
     revision: int = 0
     run_ids: list[str] = field(default_factory=list)
 
@@ -90,10 +98,15 @@ class PlanRunner:
 
     async def propose(
         self, plan: Plan, *, unmatched: list[Unmatched] | None = None, force: bool = False
-    ) -> Ran | Declined:
+    ) -> Ran | Declined | Planned:
         """Show ``plan`` and run it once approved (at once when no step needs approval and
         ``force`` is False). Missing inputs are asked for first."""
         plan = await self.ask(plan, missing_inputs(plan, self.rows))
+        if self.plan_only:
+            self.revision += 1
+            steps = planned_steps(plan, self.rows, self.settings.agent)
+            self.emit(PlanProposed(plan, steps, False, self.revision, list(unmatched or [])))
+            return Planned(plan)
         edited = False
         while True:
             self.revision += 1

@@ -38,6 +38,9 @@ COMMANDS = {
         "assistant.cli.memory_cmd:memory",
         "Search, add, forget, export and import what the assistant remembers.",
     ),
+    "plan": ("assistant.cli.agent_cmd:plan", "Show the plan for a request in words; nothing runs."),
+    "ask": ("assistant.cli.agent_cmd:ask", "Ask the assistant once: plan, approve, run, answer."),
+    "chat": ("assistant.cli.chat_cmd:chat", "Talk to the assistant in this terminal."),
     "workflow": (
         "assistant.cli.workflow_cmd:workflow",
         "Validate, run, resume, save and schedule multi-step workflows.",
@@ -56,6 +59,8 @@ Examples:
   mark1 plugin install https://github.com/user/image-processor@v1.2
   mark1 capabilities list
   mark1 run csv-summary.summarize -i file=sales.csv --json
+  mark1 workflow run "summarise sales.csv, then chart it"
+  mark1 chat
 
 Exit codes: 0 ok, 1 the run failed, 2 fix your input, 3 the plugin needs fixing,
 4 temporary problem (try again), 130 interrupted."""

@@ -153,13 +153,17 @@ def run(
     yes: bool,
     as_json: bool,
 ) -> None:
-    """Run TARGET: a workflow .yml file or the name of a saved workflow.
+    """Run TARGET: a workflow .yml file, the name of a saved workflow, or a request in words.
 
     \b
     Examples:
       mark1 workflow run examples/workflows/data-processing-pipeline.yml \\
           -i data_file=examples/workflows/sales.csv
       mark1 workflow run nightly --executor dask --parallel 8
+      mark1 workflow run "clean sales.csv, then analyse it and chart the results"
+
+    A request in words is planned by the assistant (a model, or the offline planner), the plan
+    is shown, and it runs once you approve it (--yes approves; --dry-run only shows it).
 
     Steps marked `approval: required` ask first (--yes approves them). Ctrl-C stops running
     steps and records them as cancelled; `mark1 workflow resume RUN` continues later.
@@ -171,6 +175,12 @@ def run(
     from assistant.workflow.service import start_run
     from assistant.workflow.validate import check_workflow
 
+    if is_request(target):
+        from assistant.cli.agent_cmd import finish, serve
+
+        if pairs:
+            raise click.UsageError("-i gives inputs to a workflow file; put them in the request")
+        finish(serve(target, plan_only=dry_run, yes=yes, as_json=as_json), as_json)
     given = parse_pairs(pairs)
     view = ProgressView(quiet=quiet or as_json)
 
@@ -208,6 +218,11 @@ def run(
         _print_plan(result, as_json)
         return
     _report(*result, as_json=as_json)
+
+
+def is_request(target: str) -> bool:
+    """Words, not a file or a saved workflow's name (names have no spaces)."""
+    return len(target.split()) > 1 and not Path(target).exists()
 
 
 def _approver(yes: bool, view: ProgressView) -> Any:
