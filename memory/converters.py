@@ -31,7 +31,10 @@ Every structured format converts to every other one through JSON data:
 - Anything textual -> text: the text unchanged, except JSON, which is pretty-printed (a JSON
   string passes as it is). text -> JSON only when the text is itself JSON.
 
-Other formats (png, jpg, pdf, svg, ...) and unknown names convert only to themselves.
+Other formats (png, jpg, pdf, svg, ...) and unknown names convert only to themselves, with one
+exception: ``image``, which a plugin declares when it writes whatever picture it was asked for
+(resized.png or resized.webp), fits every picture format and each of them fits it. Nothing is
+converted then (the conversion is an identity): the file is passed as it is.
 
 XML is parsed with the standard library's expat and never with a DTD's help: any entity
 declaration is refused (that stops "billion laughs" and external-entity reads whatever the expat
@@ -116,6 +119,7 @@ _OTHER_KNOWN = (
     "mkv", "avi", "mov", "xlsx", "xls", "docx", "pptx", "parquet", "zip", "tar", "gz", "sqlite",
     "toml", "ipynb",
 )  # fmt: skip
+_PICTURES = frozenset({"png", "jpg", "gif", "webp", "bmp", "tiff", "svg"})
 _EXTENSIONS = {
     "json": "json",
     "jsonl": "jsonl",
@@ -195,6 +199,8 @@ def conversion(source: str, target: str) -> Conversion | None:
     src, dst = normalise_format(source), normalise_format(target)
     if src == dst:
         return Conversion(src, dst, "no conversion", identity=True)
+    if "image" in (src, dst) and {src, dst} - {"image"} <= _PICTURES:
+        return Conversion(src, dst, "no conversion: image stands for any picture", identity=True)
     if src in _STRUCTURED and dst in _STRUCTURED:
         reads = _XML_ROWS if src == "xml" and dst in _TABLES else _READS[src]
         return Conversion(src, dst, _describe(src, dst, reads, _WRITES[dst]))

@@ -25,19 +25,15 @@ from memory.converters import (
     conversion,
     convert_file,
     format_of_path,
-    normalise_format,
 )
 
 
 def plan_conversion(source: str, accepted: list[str]) -> Conversion | None:
     """How a file in ``source`` format reaches a capability accepting ``accepted``: as it is
-    (an identity conversion), converted to the first accepted format that can be reached, or
-    not at all (None)."""
-    fmt = normalise_format(source)
-    wanted = [normalise_format(a) for a in accepted]
-    if fmt in wanted:
-        return conversion(fmt, fmt)
-    return next((c for t in wanted if (c := conversion(fmt, t)) is not None), None)
+    (an identity conversion: the same format, or ``image`` and a picture format), converted to
+    the first accepted format that can be reached, or not at all (None)."""
+    found = [c for a in accepted if (c := conversion(source, a)) is not None]
+    return next((c for c in found if c.identity), next(iter(found), None))
 
 
 class Bus:
@@ -117,7 +113,7 @@ class Bus:
         if fmt is None or not target.input_formats or not Path(path).is_file():
             return path
         planned = plan_conversion(fmt, target.input_formats)
-        if planned is None or planned.source == planned.target:
+        if planned is None or planned.identity:
             return path
         with tempfile.TemporaryDirectory(dir=self.run_dir) as scratch:
             try:

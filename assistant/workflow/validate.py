@@ -232,7 +232,7 @@ def _check_value(
                     "feed it a step whose output it accepts, or add a converting step",
                 )
             )
-        elif planned.source != planned.target:
+        elif not planned.identity:
             conversions.append(
                 ConversionNote(
                     step.name,

@@ -110,6 +110,30 @@ def test_identity_is_a_conversion_that_changes_nothing() -> None:
 
 
 @pytest.mark.parametrize(
+    ("source", "target"),
+    [("image", "png"), ("image", "jpeg"), ("image/webp", "image"), ("tif", "image")],
+)
+def test_image_and_a_picture_format_fit_each_other_as_they_are(source: str, target: str) -> None:
+    """A plugin that writes "image" writes whatever picture it was asked for: that file goes
+    to a png or jpeg reader unchanged, and a png goes to an "image" reader unchanged."""
+    found = conversion(source, target)
+    assert found == Conversion(
+        normalise_format(source),
+        normalise_format(target),
+        "no conversion: image stands for any picture",
+        identity=True,
+    )
+
+
+def test_image_passes_as_it_is(tmp_path: Path) -> None:
+    picture = tmp_path / "resized.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n")
+    assert convert_file(picture, "image", "png", tmp_path / "out") == picture
+    assert convert_value(b"GIF89a", "gif", "image") == b"GIF89a"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
     ("source", "target", "description"),
     [
         (
@@ -156,6 +180,9 @@ def test_every_structured_pair_and_every_textual_format_to_text_converts() -> No
         ("png", "csv"),
         ("csv", "png"),
         ("image", "csv"),
+        ("json", "image"),
+        ("image", "pdf"),
+        ("png", "jpg"),
         ("pdf", "text"),
         ("svg", "xml"),
         ("xml", "svg"),

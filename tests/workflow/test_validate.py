@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_examples import example_repo
 from tests.workflow.wftools import Cli
 
 Write = Callable[..., Path]
@@ -254,4 +255,37 @@ steps:
         f"  also {path}:17:23: steps[3].inputs.seconds: 'soon' is not of type 'number'\n"
         "    fix: core.sleep expects number\n"
         "  hint: rename one of them: step names must be unique"
+    )
+
+
+RESIZE_THEN_COMPRESS = """\
+name: smaller
+steps:
+  - name: image-resize
+    plugin: image-resizer
+    capability: resize
+    inputs: {input: photo.jpg, width: 640}
+  - name: compress
+    plugin: image-resizer
+    capability: compress
+    depends_on: [image-resize]
+    inputs: {input: "${steps.image-resize.outputs.image}"}
+"""
+
+
+def test_an_image_output_feeds_an_image_input_as_it_is(
+    cli: Cli, workflow_file: Write, tmp_path: Path
+) -> None:
+    """image-resizer writes "image" (whatever picture it was asked for) and reads png, jpeg,
+    ...: the generic format fits every picture format, with nothing to convert."""
+    repo = example_repo("image-resizer", tmp_path)
+    installed = cli("plugin", "install", str(repo.path), "--yes")
+    assert installed.code == 0, installed.err
+    path = workflow_file(RESIZE_THEN_COMPRESS)
+
+    result = cli("workflow", "validate", str(path))
+
+    assert (result.code, result.err) == (0, ""), result.err
+    assert result.out == (
+        f"✓ {path}: workflow 'smaller' is valid\n  order: image-resize -> compress\n"
     )
