@@ -30,7 +30,6 @@ FILE_EXTENSIONS = frozenset(
     ipynb log py
     """.split()  # noqa: SIM905 - one block of words reads better than fifty quoted strings
 )
-IMAGE_FORMATS = frozenset({"png", "jpg", "gif", "webp", "bmp", "tiff", "svg"})
 _FORMAT_WORDS = r"webp|png|jpe?g|gif|bmp|tiff?|pdf|svg|jsonl|json|csv|tsv|xml|ya?ml|html|markdown"
 _EXT = "|".join(sorted(FILE_EXTENSIONS, key=len, reverse=True))
 _STOP = r"[^\s,;\"'()<>]"
@@ -360,17 +359,12 @@ def _valid(value: Any, parameter: Parameter) -> bool:
 
 def formats_fit(source: str | None, accepted: set[str] | Sequence[str]) -> bool:
     """Whether a file in ``source`` format can go where ``accepted`` formats are read, as it is
-    or converted by the workflow engine. "image" (what a plugin declares when it writes any
-    picture) fits every picture format; unknown sources and no stated formats fit anything."""
-    wanted = {normalise_format(a) for a in accepted}
-    if source is None or not wanted:
+    or converted by the workflow engine: the engine's own rule (``memory.converters``, where
+    "image" fits every picture format), so a plan the planner wires is one the validator
+    accepts. Unknown sources and no stated formats fit anything."""
+    if source is None or not accepted:
         return True
-    fmt = normalise_format(source)
-    if fmt == "image":
-        return bool(wanted & IMAGE_FORMATS) or "image" in wanted
-    if "image" in wanted:
-        return fmt in IMAGE_FORMATS
-    return any(conversion(fmt, w) is not None for w in wanted)
+    return any(conversion(source, a) is not None for a in accepted)
 
 
 def _path_fit(argument: Argument, parameter: Parameter, formats: Sequence[str]) -> Fit | None:

@@ -6,7 +6,9 @@ into action clauses (``clauses``); each clause is matched to the installed capab
 in meaning (sentence embeddings, or keywords when the model cannot load); the values written in
 the clause fill that capability's parameters (``arguments``); a file input nobody gave is wired
 from an earlier step's output when its format fits; what is still missing becomes a question,
-and a clause nothing can do is reported with what to search for.
+and a clause nothing can do is reported with what to search for. A folder or a glob given where
+one file is read ("compress all images in ./input/") makes the step run once per file
+(``for_each``), and so does a file input wired from such a step's outputs (a list of files).
 
 The confidence threshold (``THRESHOLD``) and the ambiguity margin (``MARGIN``) were tuned on
 ``tests/agent/offline_eval.yml``; see their comments.
@@ -60,6 +62,10 @@ ARGUMENT_PENALTY = 0.05
 KEYWORD_THRESHOLD = 0.5
 GOAL_LENGTH = 80
 _REFERENCE = "${{steps.{step}.outputs.{key}}}"
+_REFERENCED_STEP = re.compile(r"\$\{steps\.([^.}]+)\.")
+_ITEM = "${item}"
+_FILE_WORDS = frozenset({"file", "image", "picture", "photo", "document", "table", "report"})
+_FOLDER_WORDS = frozenset({"folder", "directory", "dir"})
 _DESCRIBED_OBJECT = re.compile(r"^(?:the|a|an)\s+(.+?)\s+to\s+(\w+)\b", re.IGNORECASE)
 
 
@@ -71,6 +77,7 @@ class _Step:
     row: CapabilityRow
     inputs: dict[str, Any]
     why: str
+    for_each: str | dict[str, str] | None = None
 
     @property
     def capability(self) -> Capability:
@@ -239,10 +246,18 @@ class OfflinePlanner:
         c = row.capability
         mapped = map_arguments(arguments, c.parameters, c.input_formats)
         step = _Step(draft.unique_name(c.name), row, dict(mapped.inputs), why)
+        parameters = {p.name: p for p in parameters_of(c.parameters)}
         for name, source in mapped.sources.items():
-            if source.is_many and _takes_one_file(step, name):
+            parameter = parameters[name]
+            if not source.is_many or parameter.type != "string" or _takes_folder(parameter):
+                continue
+            many = str(source.value)
+            if _takes_one_file(c, parameter) and step.for_each is None:
+                step.for_each, step.inputs[name] = {"glob": _glob(many)}, _ITEM
+                draft.notes.append(f"{step.name} runs once per file matching {_glob(many)}.")
+            else:
                 del step.inputs[name]
-                draft.questions.append(_one_at_a_time(step, name, str(source.value)))
+                draft.questions.append(_one_at_a_time(step, name, many))
         self._wire(step, draft)
         draft.steps.append(step)
         return step
@@ -261,6 +276,8 @@ class OfflinePlanner:
             found = _source(step, parameter, draft.steps, strong_only=named or not needed)
             if found is None and needed and parameter.is_path:
                 found = self._producer(step, parameter, draft)
+            if found is not None and parameter.type == "string" and _repeats(found, draft):
+                found = _per_item(step, found, draft)
             if found is not None:
                 step.inputs[parameter.name] = found
             elif needed:
@@ -405,9 +422,42 @@ def _wirable(step: _Step, earlier: list[_Step]) -> bool:
     )
 
 
-def _takes_one_file(step: _Step, name: str) -> bool:
-    schema = ((step.capability.parameters or {}).get("properties") or {}).get(name) or {}
-    return schema.get("type", "string") == "string"
+def _takes_folder(parameter: Parameter) -> bool:
+    """Whether ``parameter`` names a folder ("dir", "The folder to back up"): a folder given
+    is its value, not a list of files to run over."""
+    words = set(re.findall(r"[a-z]+", parameter.description.lower())) | {parameter.name}
+    return bool(words & _FOLDER_WORDS)
+
+
+def _takes_one_file(capability: Capability, parameter: Parameter) -> bool:
+    """Whether ``parameter`` reads one file, so a folder or glob means "each file in it": a
+    path whose description names a file or a format ("The image to compress"), or of a
+    capability that states the formats it reads."""
+    words = set(re.findall(r"[a-z]+", parameter.description.lower()))
+    described = words & _FILE_WORDS or parameter.formats()
+    return parameter.is_path and bool(described or capability.input_formats)
+
+
+def _glob(many: str) -> str:
+    """The pattern of the files a folder or glob names: a folder's every file (a glob cannot
+    say "png or jpg or ..." in one pattern, and the step reads what it can)."""
+    return many if not many.endswith("/") else f"{many}*"
+
+
+def _repeats(reference: str, draft: _Draft) -> bool:
+    """Whether the step ``reference`` reads runs once per item: its outputs are lists."""
+    named = _REFERENCED_STEP.match(reference)
+    return any(s.name == named[1] and s.for_each is not None for s in draft.steps if named)
+
+
+def _per_item(step: _Step, reference: str, draft: _Draft) -> str | None:
+    """``${item}``, the step now running once per file of the list ``reference`` gives; None
+    when it already runs once per something else (then the input is asked for)."""
+    if step.for_each is not None:
+        return None
+    step.for_each = reference
+    draft.notes.append(f"{step.name} runs once per file {_referenced([reference])[0]} wrote.")
+    return _ITEM
 
 
 def _object_of(parameter: Parameter) -> tuple[str, str] | None:
@@ -429,12 +479,10 @@ def _missing(step: _Step, parameter: Parameter) -> Question:
 
 
 def _one_at_a_time(step: _Step, name: str, many: str) -> Question:
-    """A folder or glob given where one file is read: ask which file (a plan cannot repeat a
-    step over files; a workflow's ``for_each`` can)."""
+    """A folder or glob given where a path is read that is not plainly one file (or where the
+    step already repeats over other files): ask which file rather than guess."""
     return Question(
-        text=f"{step.capability.name} takes one file at a time: which file in {many} should "
-        f"it use? (To run it on every file, save the plan as a workflow and add "
-        f"for_each: {{glob: {many}}} to the step.)",
+        text=f"{step.capability.name} reads one {name}: which file in {many} should it use?",
         step=step.name,
         parameter=name,
     )
@@ -476,8 +524,9 @@ def _finished(request: str, draft: _Draft) -> Draft:
             plugin=s.row.plugin,
             capability=s.capability.name,
             inputs=s.inputs,
-            depends_on=_referenced(s.inputs),
+            depends_on=_referenced([*s.inputs.values(), s.for_each]),
             why=s.why,
+            for_each=s.for_each,
         )
         for s in draft.steps
     ]
@@ -485,10 +534,10 @@ def _finished(request: str, draft: _Draft) -> Draft:
     return Draft(plan=plan, questions=draft.questions, unmatched=draft.unmatched, notes=draft.notes)
 
 
-def _referenced(inputs: dict[str, Any]) -> list[str]:
+def _referenced(values: list[Any]) -> list[str]:
     names: list[str] = []
-    for value in inputs.values():
-        for name in re.findall(r"\$\{steps\.([^.}]+)\.", str(value)):
+    for value in values:
+        for name in _REFERENCED_STEP.findall(str(value)):
             if name not in names:
                 names.append(name)
     return names

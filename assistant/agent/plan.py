@@ -30,6 +30,10 @@ class PlanStep(BaseModel):
         default_factory=list, description="Steps that must finish first; the rest run at once."
     )
     why: str = Field("", description="One line saying what the step is for.")
+    for_each: str | list[Any] | dict[str, str] | None = Field(
+        None,
+        description="Run once per item: a list, or {glob: PATTERN} for files; the item is ${item}",
+    )
 
 
 class Plan(BaseModel):
@@ -57,20 +61,23 @@ class Plan(BaseModel):
 
     def to_workflow(self) -> dict[str, Any]:
         """The plan as workflow data (``assistant.workflow.loader.from_data`` checks it)."""
-        return {
-            "name": (self.goal or "plan")[:200],
-            "steps": [
-                {
-                    "name": s.name,
-                    "plugin": s.plugin,
-                    "capability": s.capability,
-                    "description": s.why,
-                    "depends_on": list(s.depends_on),
-                    "inputs": dict(s.inputs),
-                }
-                for s in self.steps
-            ],
-        }
+        return {"name": (self.goal or "plan")[:200], "steps": [_step(s) for s in self.steps]}
+
+
+def _step(step: PlanStep) -> dict[str, Any]:
+    """One step as workflow data; ``for_each`` only when set, so a step that runs once reads
+    (and is saved) without it."""
+    data: dict[str, Any] = {
+        "name": step.name,
+        "plugin": step.plugin,
+        "capability": step.capability,
+        "description": step.why,
+        "depends_on": list(step.depends_on),
+        "inputs": dict(step.inputs),
+    }
+    if step.for_each is not None:
+        data["for_each"] = step.for_each
+    return data
 
 
 class Question(BaseModel):

@@ -97,7 +97,7 @@ def _edited(step: PlanStep, inputs: dict[str, object]) -> PlanStep:
 
 
 def _references(step: PlanStep) -> set[str]:
-    return set(_REFERENCE.findall(str(step.inputs)))
+    return set(_REFERENCE.findall(f"{step.inputs} {step.for_each}"))
 
 
 def _reordered(steps: list[PlanStep], order: list[str]) -> list[PlanStep]:

@@ -214,6 +214,9 @@ def render_plan(event: ae.PlanProposed) -> str:
         )
         if step.why:
             lines.append(f"       {step.why}")
+        repeated = event.plan.step(step.name)
+        if repeated is not None and repeated.for_each is not None:
+            lines.append(f"       once for each of: {repeated.for_each}")
         for key, value in step.inputs.items():
             lines.append(f"       {key} = {value}")
         lines.append(f"       may touch: {', '.join(step.touches)}")
@@ -226,9 +229,9 @@ def render_plan(event: ae.PlanProposed) -> str:
 
 
 def plan_document(event: ae.PlanProposed) -> dict[str, Any]:
-    """The plan for --json: the plan itself, each step as shown, and the workflow it runs as."""
+    """The plan for --json: each step as shown, and the workflow it runs as."""
     return {
-        "plan": event.plan.model_dump(),
+        "goal": event.plan.goal,
         "steps": [asdict(s) for s in event.steps],
         "needs_approval": event.needs_approval,
         "unmatched": [u.model_dump() for u in event.unmatched],

@@ -41,10 +41,10 @@ class Outcome:
 
 
 def expected_shape(case: dict[str, Any]) -> dict[str, Any]:
-    steps = {
-        name: (capability, inputs, sorted(depends_on))
-        for name, (capability, inputs, depends_on) in (case.get("steps") or {}).items()
-    }
+    """The case's plan; a step's optional fourth entry is its ``for_each``."""
+    steps = {}
+    for name, (capability, inputs, depends_on, *for_each) in (case.get("steps") or {}).items():
+        steps[name] = (capability, inputs, sorted(depends_on), for_each[0] if for_each else None)
     return {
         "steps": steps,
         "order": list(steps),
@@ -57,7 +57,8 @@ def actual_shape(draft: Draft) -> dict[str, Any]:
     steps = draft.plan.steps if draft.plan else []
     return {
         "steps": {
-            s.name: (f"{s.plugin}.{s.capability}", s.inputs, sorted(s.depends_on)) for s in steps
+            s.name: (f"{s.plugin}.{s.capability}", s.inputs, sorted(s.depends_on), s.for_each)
+            for s in steps
         },
         "order": [s.name for s in steps],
         "questions": sorted(

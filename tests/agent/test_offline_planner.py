@@ -3,17 +3,23 @@ fallback. Real embeddings; one planner per module."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import memory.embedder
 from assistant.agent.offline_planner import OfflinePlanner
 from assistant.plugins.registry import CapabilityRow
 from assistant.workflow.loader import from_data
+from assistant.workflow.model import GlobItems
 from memory.embedder import EmbedderUnavailable
 from tests.agent.test_offline_eval import example_rows
+from tests.test_examples import Cli, example_repo
+from tests.workflow.wftools import run_json
 
 
 @pytest.fixture(scope="module")
@@ -45,19 +51,66 @@ def test_a_folder_for_a_one_file_input_and_an_unmatched_part(planner: OfflinePla
     )
     assert draft.plan is not None
     compress = draft.plan.steps[0]
-    assert (compress.plugin, compress.capability, compress.inputs) == (
+    assert (compress.plugin, compress.capability, compress.inputs, compress.for_each) == (
         "image-resizer",
         "compress",
-        {},
+        {"input": "${item}"},
+        {"glob": "./input/*"},
     )
-    question = next(q for q in draft.questions if q.step == "compress")
-    assert question.parameter == "input" and "./input/" in question.text
+    assert not [q for q in draft.questions if q.step == "compress"]
+    assert "compress runs once per file matching ./input/*." in draft.notes
     assert [u.clause for u in draft.unmatched] == ["upload to my S3 bucket"]
     assert draft.unmatched[0].suggestions == ["upload s3 bucket"]
     assert (
         "Nothing installed can 'upload to my S3 bucket'; try `mark1 capabilities search upload "
         "s3 bucket` or install a plugin that can." in draft.notes
     )
+
+
+def test_a_per_file_plan_is_a_valid_workflow(planner: OfflinePlanner) -> None:
+    draft = planner.plan("Resize ./shots/*.png to 100px wide and compress them at quality 50")
+    assert draft.plan is not None and not draft.questions
+    steps = from_data(draft.plan.to_workflow()).workflow.steps
+    assert [(s.name, s.for_each, s.inputs["input"]) for s in steps] == [
+        ("resize", GlobItems(glob="./shots/*.png"), "${item}"),
+        ("compress", "${steps.resize.outputs.image}", "${item}"),
+    ]
+    assert steps[1].depends_on == ["resize"]
+    assert "compress runs once per file resize wrote." in draft.notes
+
+
+def test_a_plan_that_runs_once_per_file_checks_and_runs(
+    planner: OfflinePlanner, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against the installed image-resizer: the glob is read from where the run starts, the
+    resized "image" files feed compress with nothing to convert, and each file is done."""
+    import PIL.Image
+
+    installed = cli("plugin", "install", str(example_repo("image-resizer", tmp_path).path))
+    assert installed.code == 0, installed.err
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    PIL.Image.new("RGB", (600, 400), (20, 120, 200)).save(photos / "a.png")
+    PIL.Image.new("RGB", (900, 300), (200, 120, 20)).save(photos / "b.jpg")
+    monkeypatch.chdir(tmp_path)
+    draft = planner.plan("Resize all images in photos/ to 300px wide, then compress them")
+    assert draft.plan is not None and not draft.questions
+    workflow = {**draft.plan.to_workflow(), "outputs": {"files": "${steps.compress.outputs.image}"}}
+    path = tmp_path / "plan.yml"
+    path.write_text(yaml.safe_dump(workflow), encoding="utf-8")
+
+    checked = cli("workflow", "validate", str(path), "--json")
+    code, out, err = run_json(cli, path)
+
+    assert checked.code == 0, checked.err
+    assert json.loads(checked.out)["conversions"] == []
+    assert code == 0, err
+    assert out["steps"] == {"resize": "succeeded", "compress": "succeeded"}
+    sizes = []
+    for written in out["outputs"]["files"]:
+        with PIL.Image.open(written) as image:
+            sizes.append((image.format, image.size))
+    assert sizes == [("JPEG", (300, 200)), ("JPEG", (300, 100))]
 
 
 def test_a_missing_input_is_asked_for_in_words(planner: OfflinePlanner) -> None:
