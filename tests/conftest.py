@@ -22,7 +22,8 @@ import pytest
 
 from assistant.cli.main import run
 
-pytest_plugins = ("tests.workflow.wftools",)  # the workflow test plugin, for cli tests too
+# fixtures shared across folders: the workflow test plugin and the scripted model server
+pytest_plugins = ("tests.workflow.wftools", "tests.agent.openai_server")
 BIN = Path(sys.executable).parent
 LOOPBACK = ("127.", "::1", "localhost")
 

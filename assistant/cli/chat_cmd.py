@@ -75,13 +75,15 @@ async def converse(agent: Agent, session: PromptSession[str], *, yes: bool = Fal
     from assistant.cli.agent_console import AgentConsole
 
     async def ask_line(prompt: str) -> str:
-        return await session.prompt_async(f"{prompt} ")
+        # Ctrl-C at a prompt is a key press (the terminal is raw); prompt-toolkit's own SIGINT
+        # handler would replace the one that stops a running turn.
+        return await session.prompt_async(f"{prompt} ", handle_sigint=False)
 
     console = AgentConsole(yes=yes, interactive=True, ask_line=ask_line)
     click.echo(GREETING.format(planner=agent.planner_name), err=True)
     while True:
         try:
-            text = (await session.prompt_async("> ")).strip()
+            text = (await ask_line(">")).strip()
         except KeyboardInterrupt:
             continue  # Ctrl-C at the prompt clears the line
         except EOFError:

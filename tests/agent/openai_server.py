@@ -27,10 +27,13 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+
+import pytest
 
 MODEL = "scripted-model"
 NO_REPLY_LEFT = "no scripted reply left"
@@ -538,3 +541,25 @@ class _Handler(BaseHTTPRequestHandler):
         payload = b"".join(events) if events else response.body
         head.append(f"content-length: {len(payload)}")
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
+
+
+@pytest.fixture
+def scripted_model() -> Iterator[ScriptedModelServer]:
+    """A started server with an empty script; stopped (threads joined, sockets closed) after.
+
+    A request that found no scripted reply already failed in the agent with HTTP 500, but the
+    agent may have swallowed that error; teardown fails the test too, so a missing script line
+    is never silent. Tests that mean to hit an empty queue clear ``unscripted`` themselves.
+    """
+    with ScriptedModelServer() as server:
+        yield server
+    if server.unscripted:
+        pytest.fail(
+            f"{NO_REPLY_LEFT}: {len(server.unscripted)} request(s) to the scripted model had no"
+            f" reply; first one's last message: {_last_message(server.unscripted[0])}"
+        )
+
+
+def _last_message(body: dict[str, object]) -> object:
+    messages = body.get("messages")
+    return messages[-1] if isinstance(messages, list) and messages else None
