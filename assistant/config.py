@@ -142,6 +142,9 @@ class LlmSettings(BaseModel):
         3, ge=0, le=10, description="Retries (with backoff) on 429, 5xx and timeouts."
     )
     stream: bool = Field(True, description="Stream replies as they are written.")
+    temperature: float | None = Field(
+        None, ge=0, le=2, description="Sampling temperature (unset: the server's default)."
+    )
     max_tools: int = Field(
         16, ge=1, le=128, description="Plugin tools offered per request, most relevant first."
     )

@@ -162,7 +162,7 @@ class Agent:
                 return
             turn.usage.add(reply.usage)
             if not reply.tool_calls:
-                turn.answer = reply.content.strip()
+                turn.answer = reply.content.strip() or self._fallback_summary(turn)
                 turn.emit(Answer(turn.answer))
                 return
             messages.append(reply.as_message())
@@ -216,6 +216,12 @@ class Agent:
         if outcome.outcome.status != "succeeded":
             turn.status = "failed"
         return False
+
+    @staticmethod
+    def _fallback_summary(turn: Turn) -> str:
+        """What ran, when the model's summary came back empty (small models do that)."""
+        last = turn.runner.last
+        return plain_summary(last.run_id, last.outcome) if last else ""
 
     def _plan_from(self, calls: list[ToolCall], tools: dict[str, CapabilityTool]) -> Plan:
         """One plan from a ``propose_plan`` call, or from direct capability calls (each a

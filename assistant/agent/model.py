@@ -56,7 +56,8 @@ class ModelReply:
 
     def as_message(self) -> Message:
         """The reply as the assistant message the next call must carry."""
-        message: Message = {"role": "assistant", "content": self.content or None}
+        # "" rather than null: llama.cpp's server refuses a null content
+        message: Message = {"role": "assistant", "content": self.content}
         if self.tool_calls:
             message["tool_calls"] = [
                 {
@@ -112,7 +113,11 @@ class ChatModel:
             )
         request: dict[str, Any] = {"model": self.config.model, "messages": list(messages)}
         if tools:
+            # explicit: llama.cpp's server ignores the tools when tool_choice is left out
             request["tools"] = list(tools)
+            request["tool_choice"] = "auto"
+        if self.config.temperature is not None:
+            request["temperature"] = self.config.temperature
         try:
             if self.config.stream:
                 return await self._streamed(request, on_text)

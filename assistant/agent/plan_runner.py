@@ -68,6 +68,7 @@ class PlanRunner:
     plan_only: bool = False
     revision: int = 0
     run_ids: list[str] = field(default_factory=list)
+    last: Ran | None = None  # the latest run of this turn
 
     async def ask(self, plan: Plan, questions: list[Question]) -> Plan:
         """Put each question to the person and fill the answers into ``plan``."""
@@ -157,7 +158,8 @@ class PlanRunner:
             approve=_approved,
         )
         self.run_ids.append(run_id)
-        return Ran(plan, run_id, outcome)
+        self.last = Ran(plan, run_id, outcome)
+        return self.last
 
 
 async def _approved(_request: Any) -> bool:

@@ -64,6 +64,7 @@ class ModelConfig:
     timeout: float
     max_retries: int
     stream: bool
+    temperature: float | None = None
 
     def describe(self) -> str:
         return f"{self.model} at {self.base_url} ({self.profile} profile)"
@@ -95,4 +96,5 @@ def resolve(settings: LlmSettings, env: Mapping[str, str] | None = None) -> Mode
         timeout=settings.timeout,
         max_retries=settings.max_retries,
         stream=settings.stream,
+        temperature=settings.temperature,
     )

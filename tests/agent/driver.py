@@ -79,16 +79,20 @@ def model_config(base_url: str, *, stream: bool = True, retries: int = 0) -> Mod
 
 @asynccontextmanager
 async def agent_for(
-    base_url: str | None, base_dir: Path, settings: Settings | None = None, **kw: Any
+    model: str | ModelConfig | None,
+    base_dir: Path,
+    settings: Settings | None = None,
+    **kw: Any,
 ) -> Any:
-    """An agent on a fresh store, talking to ``base_url`` (None: the offline planner)."""
+    """An agent on a fresh store, talking to ``model`` (a base URL or a whole config; None:
+    the offline planner)."""
     from assistant import paths
 
     settings = settings or load_settings()
     async with Store.open(paths.db_path()) as store:
-        config = model_config(base_url, **kw) if base_url else None
+        config = model_config(model, **kw) if isinstance(model, str) else model
         agent = Agent(store, settings, model=config, base_dir=base_dir)
-        if base_url is None:
+        if model is None:
             agent.config = None
             agent.model = None
         try:
