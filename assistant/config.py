@@ -162,7 +162,8 @@ class AgentSettings(BaseModel):
     )
     approval_overrides: dict[str, ApprovalMode] = Field(
         default_factory=dict,
-        description='Per plugin or plugin.capability, e.g. {"csv-summary" = "never"}.',
+        description="Per plugin or plugin.capability; in config.toml under [agent]: "
+        'approval_overrides = {"csv-summary" = "never"}.',
     )
     step_attempts: int = Field(
         2, ge=1, le=10, description="Runs of a read-only or workspace step before it fails."
