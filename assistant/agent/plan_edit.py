@@ -11,7 +11,10 @@ from assistant.errors import UserError
 from assistant.plugins.registry import CapabilityRow
 
 Rows = dict[tuple[str, str], CapabilityRow]
-_REFERENCE = re.compile(r"\$\{steps\.([a-z0-9][a-z0-9._-]*)\.")
+# step names may hold dots: the name ends where a field of the step's scope begins
+_REFERENCE = re.compile(
+    r"\$\{steps\.([a-z0-9][a-z0-9._-]*?)\.(?:outputs|status|items|artifacts|error)\b"
+)
 
 
 class PlanProblem(ValueError):
