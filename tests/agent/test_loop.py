@@ -10,12 +10,15 @@ from pathlib import Path
 from assistant.agent.events import (
     Answer,
     Approve,
+    ConfirmAction,
     Edit,
+    Notice,
     PlanProposed,
     QuestionAsked,
     Reject,
     StepEdit,
     TextDelta,
+    ToolUsed,
 )
 from assistant.config import load_settings
 from assistant.workflow.events import StepFinished, StepRetried, StepStarted
@@ -248,3 +251,71 @@ def _finished_steps(t: Transcript) -> dict[str, str]:
 
 def _outputs(t: Transcript) -> dict[str, object]:
     return {e.step: e.outputs for e in t.of(StepFinished)}
+
+
+async def test_with_many_capabilities_only_the_most_relevant_are_offered(
+    scripted_model: ScriptedModelServer, wftools: Repo, tmp_path: Path
+) -> None:
+    settings = load_settings(llm={"max_tools": 2})
+    scripted_model.script(Reply.text("ok"))
+    async with agent_for(scripted_model.base_url, tmp_path, settings) as agent:
+        await drive(agent, "write a CSV table of rows")
+    offered = {t["function"]["name"] for t in scripted_model.requests[0]["tools"]}
+    plugin_tools = {n for n in offered if n.startswith("wftools__")}
+    assert len(plugin_tools) == 2 and "wftools__table" in plugin_tools
+    assert {"propose_plan", "ask_user", "recall", "install_plugin"} <= offered
+
+
+async def test_remember_recall_and_the_next_turn_sees_the_last_one(
+    scripted_model: ScriptedModelServer, wftools: Repo, tmp_path: Path
+) -> None:
+    scripted_model.script(
+        Reply.tool_calls(("remember", {"text": "my S3 bucket is acme-photos"})),
+        Reply.text("Noted."),
+        Reply.tool_calls(("recall", {"query": "which bucket do I use"})),
+        Reply.text("acme-photos"),
+    )
+    async with agent_for(scripted_model.base_url, tmp_path) as agent:
+        await drive(agent, "remember that my S3 bucket is acme-photos")
+        t = await drive(agent, "which bucket do I use?")
+    recalled = scripted_model.requests[3]["messages"][-1]["content"]
+    assert "acme-photos" in recalled and recalled.startswith("<untrusted-data")
+    assert [u.name for u in t.of(ToolUsed)] == ["recall"]
+    system = scripted_model.requests[2]["messages"][0]["content"]
+    assert "remember that my S3 bucket is acme-photos" in system  # the earlier turn, recalled
+
+
+async def test_installing_a_plugin_always_asks_first(
+    scripted_model: ScriptedModelServer, csv_plugin: Repo, tmp_path: Path
+) -> None:
+    settings = load_settings(agent={"approval": "never"})
+    source = str(csv_plugin.path)
+    scripted_model.script(
+        Reply.tool_calls(("install_plugin", {"source": source})),
+        Reply.text("I did not install it."),
+        Reply.tool_calls(("install_plugin", {"source": source})),
+        Reply.tool_calls(("list_plugins", {})),
+        Reply.text("Installed csvtool."),
+    )
+    async with agent_for(scripted_model.base_url, tmp_path, settings) as agent:
+        declined = await drive(agent, "install csvtool", Script([Reject()]))
+        installed = await drive(agent, "install csvtool", Script([Approve()]))
+    assert declined.of(ConfirmAction)[0].detail == source
+    assert "declined" in scripted_model.requests[1]["messages"][-1]["content"]
+    assert "installed csvtool" in scripted_model.requests[3]["messages"][-1]["content"]
+    assert "csvtool" in scripted_model.requests[4]["messages"][-1]["content"]
+    assert [u.name for u in installed.of(ToolUsed)] == ["install_plugin", "list_plugins"]
+
+
+async def test_a_wrong_key_is_explained_and_the_offline_planner_answers(
+    scripted_model: ScriptedModelServer, wftools: Repo, tmp_path: Path
+) -> None:
+    scripted_model.script(Reply.status(401, "Incorrect API key provided"))
+    async with agent_for(scripted_model.base_url, tmp_path) as agent:
+        t = await drive(agent, "write a CSV table", Script([Reject()], answers=["5"]))
+    (warning,) = [n for n in t.of(Notice) if n.level == "warning"]
+    assert "refused the API key" in warning.text and "Incorrect API key" in warning.text
+    assert "offline planner" in warning.text
+    (plan,) = t.of(PlanProposed)  # made offline: one model call, refused, and no more
+    assert [(s.capability, s.inputs) for s in plan.steps] == [("table", {"rows": 5})]
+    assert len(scripted_model.requests) == 1 and t.finished.usage.calls == 0
