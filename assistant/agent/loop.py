@@ -39,13 +39,14 @@ from assistant.agent.plan import Plan, PlanStep, Question
 from assistant.agent.plan_edit import Rows, unknown_capabilities
 from assistant.agent.plan_runner import Declined, Planned, PlanRunner
 from assistant.agent.profiles import OFFLINE_NOTE, ModelConfig, resolve
-from assistant.agent.results import fence, for_model, plain_summary
+from assistant.agent.results import fence, for_model, plain_summary, run_report
 from assistant.agent.toolset import CapabilityTool, capability_tools
 from assistant.config import Settings
 from assistant.errors import ModelOutputError, ModelRefused, ModelUnreachable, WorkflowError
 from memory.ids import new_id
 from memory.store import Store
 
+RECORDED = ("succeeded", "failed", "timed_out", "cancelled")  # a tool call's statuses
 MAX_REPAIRS = 2  # malformed or impossible plans sent back to the model before giving up
 _END = object()
 
@@ -393,7 +394,7 @@ class Agent:
             self._session_started = True
         await history.add_message(self.store, self.session_id, "user", turn.request)
         runs = turn.runner.run_ids
-        await history.add_message(
+        message_id = await history.add_message(
             self.store,
             self.session_id,
             "assistant",
@@ -403,6 +404,22 @@ class Agent:
             tokens_out=turn.usage.completion_tokens,
             meta={"model_calls": turn.usage.calls, "status": turn.status, "runs": runs},
         )
+        for ran in turn.runner.runs:  # each approved plan, as the tool call that ran it
+            call = await history.add_tool_call(
+                self.store,
+                message_id,
+                call_id=ran.run_id,
+                name="workflow",
+                arguments=ran.plan.to_workflow(),
+                run_id=ran.run_id,
+            )
+            status = ran.outcome.status if ran.outcome.status in RECORDED else "failed"
+            await history.finish_tool_call(
+                self.store,
+                call,
+                status=status,  # type: ignore[arg-type]
+                result=run_report(ran.run_id, ran.outcome),
+            )
         memory = await memory_store(self.store, self.settings)
         await memory.remember(
             f"User asked: {turn.request}\nMark-1 answered: {turn.answer}",

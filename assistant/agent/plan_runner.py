@@ -67,8 +67,16 @@ class PlanRunner:
     base_dir: Path
     plan_only: bool = False
     revision: int = 0
-    run_ids: list[str] = field(default_factory=list)
-    last: Ran | None = None  # the latest run of this turn
+    runs: list[Ran] = field(default_factory=list)
+
+    @property
+    def run_ids(self) -> list[str]:
+        return [r.run_id for r in self.runs]
+
+    @property
+    def last(self) -> Ran | None:
+        """The latest run of this turn."""
+        return self.runs[-1] if self.runs else None
 
     async def ask(self, plan: Plan, questions: list[Question]) -> Plan:
         """Put each question to the person and fill the answers into ``plan``."""
@@ -157,9 +165,8 @@ class PlanRunner:
             on_event=self.emit,
             approve=_approved,
         )
-        self.run_ids.append(run_id)
-        self.last = Ran(plan, run_id, outcome)
-        return self.last
+        self.runs.append(Ran(plan, run_id, outcome))
+        return self.runs[-1]
 
 
 async def _approved(_request: Any) -> bool:

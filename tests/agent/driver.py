@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +64,11 @@ async def drive(agent: Agent, request: str, script: Script | None = None) -> Tra
     return Transcript(events)
 
 
-def model_config(base_url: str, *, stream: bool = True, retries: int = 0) -> ModelConfig:
-    return ModelConfig(
+def model_config(
+    base_url: str, *, stream: bool = True, retries: int = 0, **fields: Any
+) -> ModelConfig:
+    """A model at ``base_url`` with no key; ``fields`` change the rest (timeout, ...)."""
+    config = ModelConfig(
         profile="openai",
         base_url=base_url,
         model="scripted",
@@ -75,6 +78,7 @@ def model_config(base_url: str, *, stream: bool = True, retries: int = 0) -> Mod
         max_retries=retries,
         stream=stream,
     )
+    return replace(config, **fields)
 
 
 @asynccontextmanager

@@ -20,9 +20,8 @@ import httpx
 import pytest
 
 from assistant.agent.events import Approve, PlanProposed, Reject
-from assistant.agent.profiles import ModelConfig
 from assistant.workflow.events import RunStarted, StepFinished
-from tests.agent.driver import agent_for
+from tests.agent.driver import agent_for, model_config
 from tests.conftest import CliResult
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -85,17 +84,7 @@ async def test_a_request_becomes_a_real_tool_call_and_a_plugin_run(
     result = cli("plugin", "install", str(EXAMPLES / "csv-processor"), "--yes")
     assert result.code == 0, result.err
     (tmp_path / "sales.csv").write_bytes((EXAMPLES / "workflows" / "sales.csv").read_bytes())
-    config = ModelConfig(
-        profile="llamacpp",
-        base_url=llama_server,
-        model="local",
-        api_key="not-needed",
-        missing_key=None,
-        timeout=300.0,
-        max_retries=0,
-        stream=False,
-        temperature=0.0,
-    )
+    config = model_config(llama_server, stream=False, timeout=300.0, temperature=0.0)
     events = []
     async with agent_for(config, tmp_path) as agent:
         async for event in agent.turn("Clean the CSV file sales.csv"):

@@ -22,6 +22,7 @@ from assistant.agent.events import (
 )
 from assistant.config import load_settings
 from assistant.workflow.events import StepFinished, StepRetried, StepStarted
+from memory import history
 from tests.agent.driver import Script, Transcript, agent_for, drive
 from tests.agent.openai_server import Reply, ScriptedModelServer
 from tests.conftest import Repo
@@ -65,6 +66,7 @@ async def test_a_parallel_plan_runs_after_approval_and_is_summarised(
     )
     async with agent_for(scripted_model.base_url, tmp_path) as agent:
         t = await drive(agent, "emit 1 and 2, then repeat the first", Script([Approve()]))
+        recorded = await history.get_session(agent.store, agent.session_id)
     (plan,) = t.of(PlanProposed)
     assert [s.name for s in plan.steps] == ["a", "b", "c"]
     assert plan.needs_approval and plan.steps[0].side_effects == "read-only"
@@ -77,6 +79,12 @@ async def test_a_parallel_plan_runs_after_approval_and_is_summarised(
     report = json.loads(result["content"].split("\n", 1)[1].rsplit("\n", 1)[0])
     assert report["status"] == "succeeded"
     assert report["steps"]["c"]["outputs"] == {"value": 1}
+    assert recorded is not None
+    user, answer = recorded["messages"]
+    assert (user["role"], answer["role"]) == ("user", "assistant")
+    assert answer["tokens_in"] > 0 and answer["meta"]["model_calls"] == 2
+    (call,) = answer["tool_calls"]
+    assert call["run_id"] == t.finished.run_ids[0] and call["status"] == "succeeded"
 
 
 def step(name: str, capability: str, **inputs: object) -> dict:
