@@ -5,10 +5,16 @@ from __future__ import annotations
 import shutil
 import sys
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import click
 
 from assistant.cli.output import color_enabled, echo_json, json_option
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
+
+MODEL_PROBE_SECONDS = 3.0
 
 
 @dataclass
@@ -107,6 +113,42 @@ def _cgroups() -> Check:
     )
 
 
+def _model(settings: Settings) -> Check:
+    """Whether the configured model answers (asked for its model list, a few seconds at most)."""
+    import httpx
+
+    from assistant.agent.profiles import CONFIGURE_HINT, resolve
+
+    name = "language model"
+    config = resolve(settings.llm)
+    if config is None:
+        return Check(name, True, "none configured: the offline planner plans", required=False)
+    offline = "until then the offline planner plans"
+    if config.missing_key:
+        fix = f"export {config.missing_key}=..., or {CONFIGURE_HINT}"
+        return Check(name, False, f"{config.missing_key} is not set", fix, required=False)
+    try:
+        response = httpx.get(
+            f"{config.base_url}/models",
+            headers={"Authorization": f"Bearer {config.api_key}"},
+            timeout=MODEL_PROBE_SECONDS,
+        )
+    except httpx.HTTPError as exc:
+        detail = f"{config.describe()} does not answer: {exc}"
+        return Check(name, False, detail, f"start the server; {offline}", required=False)
+    if response.status_code in (401, 403):
+        detail = f"{config.describe()} refused the key (HTTP {response.status_code})"
+        return Check(name, False, detail, f"check the key; {offline}", required=False)
+    listed = (
+        {m.get("id") for m in (response.json().get("data") or [])} if response.is_success else set()
+    )
+    if listed and config.model not in listed:
+        detail = f"{config.base_url} does not list model {config.model}"
+        fix = "mark1 config set llm.model NAME, one of: " + ", ".join(sorted(map(str, listed))[:8])
+        return Check(name, False, detail, fix, required=False)
+    return Check(name, True, f"{config.describe()} answers", required=False)
+
+
 def _config_and_store() -> list[Check]:
     import asyncio
     import sqlite3
@@ -120,7 +162,7 @@ def _config_and_store() -> list[Check]:
         settings = load_settings()
     except Mark1Error as exc:
         return [Check("configuration", False, exc.render(), "fix the file named above")]
-    checks = [Check("configuration", True, str(paths.config_file()))]
+    checks = [Check("configuration", True, str(paths.config_file())), _model(settings)]
 
     async def open_store() -> None:
         async with Store.open(paths.db_path()):
