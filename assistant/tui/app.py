@@ -1,7 +1,8 @@
 """``mark1-assistant``: the Textual chat app.
 
-The chat itself is not built yet; this first screen says so honestly, shows what is installed
-(read in a worker so the first paint never waits on the database) and how to use the CLI.
+The chat in this window is not built yet (the agent is: `mark1 chat`); this first screen says
+so honestly, shows what is installed (read in a worker so the first paint never waits on the
+database) and how to reach the assistant from the terminal.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from textual.widgets import Footer, Header, Static
 
 WELCOME = (
     "[b]Mark-1 assistant[/b]\n\n"
-    "The conversational assistant is not built yet: talking to your plugins arrives in a later "
-    "release. Everything else works from the command line today:\n\n"
-    "  mark1 plugin install SOURCE    add a Git repo with a mark1.plugin.yml\n"
-    "  mark1 capabilities list        see what your plugins can do\n"
-    "  mark1 run PLUGIN.CAPABILITY    run one, e.g. -i file=data.csv\n\n"
+    "This window's chat is not built yet; the assistant itself is, in the terminal:\n\n"
+    "  mark1 chat                     talk to it: plans are shown before they run\n"
+    '  mark1 ask "summarise data.csv"  one request, one answer\n'
+    "  mark1 plugin install SOURCE    add a Git repo as a plugin\n"
+    "  mark1 capabilities list        see what your plugins can do\n\n"
     "Press [b]q[/b] to quit."
 )
 
