@@ -338,13 +338,12 @@ class Agent:
     async def _offline(self, turn: Turn) -> None:
         planner = await self._offline_planner(turn.runner.rows)
         draft = await asyncio.to_thread(planner.plan, turn.request)
-        for note in draft.notes:
-            turn.emit(Notice(note))
-        if draft.plan is None:
-            turn.status = "answered"
+        if draft.plan is None:  # the notes say why: they are the answer
             turn.answer = "\n".join(draft.notes) or "Nothing installed can do that."
             turn.emit(Answer(turn.answer))
             return
+        for note in draft.notes:
+            turn.emit(Notice(note))
         plan = await turn.runner.ask(draft.plan, draft.questions)
         outcome = await turn.runner.propose(plan, unmatched=draft.unmatched)
         if isinstance(outcome, Planned):

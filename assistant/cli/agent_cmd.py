@@ -6,7 +6,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -52,11 +52,13 @@ def serve(request: str, *, plan_only: bool, yes: bool, as_json: bool) -> TurnRes
     return run_async(go())
 
 
-def finish(result: TurnResult, as_json: bool, **extra: Any) -> None:
-    """Print --json output and exit with the status the turn came to."""
+def finish(result: TurnResult, as_json: bool, *, must_run: bool = False) -> None:
+    """Print --json output and exit with the status the turn came to; ``must_run``: a turn
+    that ran nothing (nothing installed could do it) failed."""
     if as_json:
-        echo_json(asdict(result) | extra)
-    sys.exit(EXIT_BY_STATUS.get(result.status, 1))
+        echo_json(asdict(result))
+    code = EXIT_BY_STATUS.get(result.status, 1)
+    sys.exit(1 if must_run and not result.run_ids and code == 0 else code)
 
 
 @click.command(epilog=MODEL_HELP)

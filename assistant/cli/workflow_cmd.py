@@ -67,11 +67,10 @@ async def _load(store: Store, target: str) -> tuple[LoadedWorkflow, str]:
         return load_workflow(path), str(path.resolve())
     saved = await saved_workflow(store, target)
     if saved is None:
-        hint = "give a .yml file or a saved workflow's name (`mark1 workflow list`)"
-        if " " in target:
-            hint = "requests in plain words are planned by the agent (`mark1 ask`); " + hint
         raise NotFoundError(
-            f"'{target}' is neither a workflow file nor a saved workflow", hint=hint
+            f"'{target}' is neither a workflow file nor a saved workflow",
+            hint="give a .yml file, a saved workflow's name (`mark1 workflow list`), or a "
+            'request in words: mark1 workflow run "clean sales.csv, then chart it"',
         )
     return saved, f"saved:{target}"
 
@@ -180,7 +179,8 @@ def run(
 
         if pairs:
             raise click.UsageError("-i gives inputs to a workflow file; put them in the request")
-        finish(serve(target, plan_only=dry_run, yes=yes, as_json=as_json), as_json)
+        served = serve(target, plan_only=dry_run, yes=yes, as_json=as_json)
+        finish(served, as_json, must_run=not dry_run)
     given = parse_pairs(pairs)
     view = ProgressView(quiet=quiet or as_json)
 

@@ -82,10 +82,18 @@ steps:
 
 
 def test_unknown_target_explains_files_names_and_plain_words(cli: Cli) -> None:
-    result = cli("workflow", "run", "compress my photos")
+    result = cli("workflow", "run", "nightly")
     assert result.code == 2
-    assert "'compress my photos' is neither a workflow file nor a saved workflow" in result.err
-    assert "requests in plain words are planned by the agent" in result.err
+    assert "'nightly' is neither a workflow file nor a saved workflow" in result.err
+
+
+def test_words_nothing_installed_can_do_say_so_and_fail(cli: Cli) -> None:
+    """Words are planned by the agent (tests/cli/test_agent_cmd.py); here nothing fits."""
+    result = cli("workflow", "run", "compress my photos")
+    assert result.code == 1
+    assert "Nothing installed can 'compress my photos'" in result.out
+    assert "mark1 capabilities search" in result.out
+    assert result.out.count("Nothing installed") == 1
 
 
 def test_schema_is_published(cli: Cli) -> None:
