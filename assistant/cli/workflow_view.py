@@ -17,18 +17,8 @@ import click
 
 from assistant.cli.output import color_enabled
 from assistant.workflow import events as ev
+from assistant.workflow.events import STATUS_ICONS as ICONS
 
-ICONS = {
-    "queued": "·",
-    "running": "▶",
-    "retrying": "↻",
-    "succeeded": "✓",
-    "failed": "✗",
-    "timed_out": "⏱",
-    "cancelled": "■",
-    "skipped": "–",
-    "waiting": "?",
-}
 COLORS = {"succeeded": "green", "failed": "red", "timed_out": "red", "cancelled": "yellow"}
 
 

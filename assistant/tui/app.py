@@ -1,57 +1,79 @@
-"""``mark1-assistant``: the Textual chat app.
+"""``mark1-assistant``: the Textual chat app over the agent.
 
-The chat in this window is not built yet (the agent is: `mark1 chat`); this first screen says
-so honestly, shows what is installed (read in a worker so the first paint never waits on the
-database) and how to reach the assistant from the terminal.
+The first paint waits for nothing heavy: the store, the agent (and through it the model
+client, Chroma and the embedding model) are opened in a worker after the screen is up.
 """
 
 from __future__ import annotations
 
+import asyncio
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static
+from textual.app import App
+from textual.binding import Binding
 
-WELCOME = (
-    "[b]Mark-1 assistant[/b]\n\n"
-    "This window's chat is not built yet; the assistant itself is, in the terminal:\n\n"
-    "  mark1 chat                     talk to it: plans are shown before they run\n"
-    '  mark1 ask "summarise data.csv"  one request, one answer\n'
-    "  mark1 plugin install SOURCE    add a Git repo as a plugin\n"
-    "  mark1 capabilities list        see what your plugins can do\n\n"
-    "Press [b]q[/b] to quit."
-)
+from assistant.tui.screens.chat import ChatScreen
+from assistant.tui.session import AgentSession
+
+if TYPE_CHECKING:
+    from assistant.agent.loop import Agent
 
 
 class AssistantApp(App[None]):
-    """The assistant's main window."""
+    """The assistant's window."""
 
     TITLE = "Mark-1"
     CSS_PATH = str(resources.files("assets") / "styles" / "app.tcss")
-    BINDINGS = [("q", "quit", "Quit")]
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(WELCOME, id="welcome")
-        yield Static("Looking for installed plugins...", id="plugins")
-        yield Footer()
+    def __init__(self, session: AgentSession | None = None) -> None:
+        super().__init__()
+        self.session = session or AgentSession()
+        self._agent_task: asyncio.Task[Agent] | None = None
 
     def on_mount(self) -> None:
-        self.run_worker(self._show_plugins(), exclusive=True)
+        self.push_screen(ChatScreen())
+        self._agent_task = asyncio.create_task(self.session.start())
+        self._agent_task.add_done_callback(self._started)
 
-    async def _show_plugins(self) -> None:
-        from assistant import paths
-        from assistant.plugins import registry
-        from memory.store import Store
+    def _started(self, task: asyncio.Task[Agent]) -> None:
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            self.notify(f"could not start the assistant: {task.exception()}", severity="error")
+            return
+        self.screen.query_one("#status").update(f"{task.result().planner_name} · ready")  # type: ignore[attr-defined]
 
-        async with Store.open(paths.db_path()) as store:
-            plugins = await registry.list_plugins(store)
-        text = (
-            "Installed plugins: " + ", ".join(p.name for p in plugins)
-            if plugins
-            else "No plugins installed yet."
-        )
-        self.query_one("#plugins", Static).update(text)
+    async def agent(self) -> Agent:
+        """The agent, once it is open."""
+        assert self._agent_task is not None
+        return await self._agent_task
+
+    @property
+    def turn_running(self) -> bool:
+        return any(w.group == "turn" and w.is_running for w in self.workers)
+
+    async def action_quit(self) -> None:
+        """Quit, asking first while a request is running."""
+        if not self.turn_running:
+            self.exit()
+            return
+        from assistant.tui.screens.question import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen("A request is running. Stop it and quit?"), answered)
+
+    async def on_unmount(self) -> None:
+        if (
+            self._agent_task is not None
+            and self._agent_task.done()
+            and not self._agent_task.cancelled()
+        ):
+            await self.session.close()
 
 
 def main() -> None:

@@ -11,6 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+STATUS_ICONS = {  # one glyph per step state, the same in the CLI and the TUI
+    "queued": "·",
+    "running": "▶",
+    "retrying": "↻",
+    "succeeded": "✓",
+    "failed": "✗",
+    "timed_out": "⏱",
+    "cancelled": "■",
+    "skipped": "–",
+    "waiting": "?",
+}
+
 
 @dataclass(frozen=True)
 class RunStarted:

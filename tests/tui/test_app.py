@@ -1,35 +1,38 @@
-"""The first screen of mark1-assistant, driven with Textual's Pilot."""
+"""The window itself: it paints before the agent is open, says which planner it uses, and
+answers slash commands."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual.widgets import Static
-
 from assistant.tui.app import AssistantApp
+from assistant.tui.widgets.messages import NoteLine
 from tests.conftest import CliResult, Repo
+from tests.tui.test_chat import send, until
 
 
-async def test_shows_installed_plugins_and_quits(
+async def test_the_status_bar_says_the_offline_planner_is_in_use() -> None:
+    app = AssistantApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.agent()
+        await pilot.pause()
+        assert "offline planner · ready" in str(app.screen.query_one("#status").render())
+
+
+async def test_slash_commands_list_plugins_and_help(
     csv_plugin: Repo, cli: Callable[..., CliResult]
 ) -> None:
-    """The screen lists what the registry holds (read in a worker) and q quits."""
     assert cli("plugin", "install", str(csv_plugin.path)).code == 0
     app = AssistantApp()
-    async with app.run_test() as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        text = str(app.query_one("#plugins", Static).render())
-        assert "csvtool" in text
-        assert "not built yet" in str(app.query_one("#welcome", Static).render())
-        await pilot.press("q")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await send(pilot, "/plugins")
+        await until(
+            pilot, lambda: any("csvtool" in str(n.render()) for n in app.screen.query(NoteLine))
+        )
+        await send(pilot, "/help")
+        await until(
+            pilot, lambda: any("/memory" in str(n.render()) for n in app.screen.query(NoteLine))
+        )
+        await send(pilot, "/nonsense")
+        await pilot.press("ctrl+q")
     assert app.return_code == 0
-
-
-async def test_empty_registry_says_so() -> None:
-    """A fresh home has no plugins and says how to get one."""
-    app = AssistantApp()
-    async with app.run_test() as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert "No plugins installed" in str(app.query_one("#plugins", Static).render())

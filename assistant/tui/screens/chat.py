@@ -1,0 +1,155 @@
+"""The conversation: requests typed at the bottom, the assistant's answers streamed above,
+plans and questions in dialogs, the running workflow's steps on the right.
+
+Each request is one turn of the agent, served in a worker so the screen stays responsive;
+ctrl+c stops the turn (the run is recorded as cancelled and can be resumed).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.suggester import SuggestFromList
+from textual.widgets import Footer, Header, Input, Static
+
+from assistant.tui.widgets.messages import NoteLine, UserMessage
+from assistant.tui.widgets.progress import ProgressPanel
+
+if TYPE_CHECKING:
+    from assistant.tui.app import AssistantApp
+
+SLASH_COMMANDS = ["/help", "/plugins", "/model", "/runs", "/memory ", "/clear"]
+HELP = (
+    "Say what you want done; plans are shown before anything runs.\n"
+    "/plugins what is installed · /model which planner · /runs recent runs · "
+    "/memory TEXT search memory · /clear clear the screen · ctrl+c stop · ctrl+q quit"
+)
+
+
+class PromptInput(Input):
+    """The request line, with the session's history on up and down."""
+
+    BINDINGS = [
+        Binding("up", "history(-1)", "Previous", show=False),
+        Binding("down", "history(1)", "Next", show=False),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(suggester=SuggestFromList(SLASH_COMMANDS), **kwargs)
+        self.history: list[str] = []
+        self._position = 0
+
+    def remember(self, text: str) -> None:
+        self.history.append(text)
+        self._position = len(self.history)
+
+    def action_history(self, step: int) -> None:
+        if not self.history:
+            return
+        self._position = max(0, min(len(self.history), self._position + step))
+        self.value = self.history[self._position] if self._position < len(self.history) else ""
+        self.cursor_position = len(self.value)
+
+
+class ChatScreen(Screen[None]):
+    """The main screen."""
+
+    BINDINGS = [Binding("ctrl+c", "stop", "Stop", priority=True)]
+
+    @property
+    def assistant(self) -> AssistantApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            yield VerticalScroll(
+                Static("Mark-1: say what you want done. /help lists the commands.", classes="note"),
+                id="conversation",
+            )
+            yield ProgressPanel(id="progress")
+        yield PromptInput(placeholder="Ask Mark-1…  (/help)", id="prompt")
+        yield Static("starting…", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#prompt", PromptInput).focus()
+
+    def say(self, widget: Any) -> Any:
+        conversation = self.query_one("#conversation", VerticalScroll)
+        conversation.mount(widget)
+        conversation.scroll_end(animate=False)
+        return widget
+
+    def set_status(self, text: str) -> None:
+        self.query_one("#status", Static).update(text)
+
+    def on_input_submitted(self, message: Input.Submitted) -> None:
+        text = message.value.strip()
+        if message.input.id != "prompt" or not text:
+            return
+        prompt = self.query_one("#prompt", PromptInput)
+        prompt.remember(text)
+        prompt.value = ""
+        if text.startswith("/"):
+            self.slash(text)
+        elif self.assistant.turn_running:
+            self.app.notify("A request is still running: ctrl+c stops it.", severity="warning")
+        else:
+            self.say(UserMessage(text))
+            self.serve(text)
+
+    @work(group="turn", exclusive=True)
+    async def serve(self, text: str) -> None:
+        """One turn of the agent, its events shown as they come."""
+        from assistant.tui.turn_view import TurnView
+
+        agent = await self.assistant.agent()
+        await TurnView(self).run(agent, text)
+
+    def action_stop(self) -> None:
+        if self.assistant.turn_running:
+            self.workers.cancel_group(self, "turn")
+            self.say(
+                NoteLine("stopped; the run is recorded as cancelled (mark1 workflow resume RUN)")
+            )
+        else:
+            self.app.notify("Nothing is running. ctrl+q quits.")
+
+    def slash(self, text: str) -> None:
+        command, _, argument = text.partition(" ")
+        if command == "/help":
+            self.say(NoteLine(HELP))
+        elif command == "/clear":
+            self.query_one("#conversation", VerticalScroll).remove_children()
+        elif command in ("/plugins", "/model", "/runs", "/memory"):
+            self.show_info(command, argument.strip())
+        else:
+            self.app.notify(f"unknown command {command}; /help lists them", severity="warning")
+
+    @work(group="info")
+    async def show_info(self, command: str, argument: str) -> None:
+        agent = await self.assistant.agent()
+        if command == "/plugins":
+            text = await agent.builtins.list_plugins()
+        elif command == "/model":
+            text = f"Planning with the {agent.planner_name}."
+        elif command == "/memory":
+            text = await agent.builtins.recall(argument) if argument else "usage: /memory TEXT"
+        else:
+            text = await recent_runs(agent)
+        self.say(NoteLine(text))
+
+
+async def recent_runs(agent: Any) -> str:
+    from assistant.workflow.runs import list_runs
+
+    runs = await list_runs(agent.store, limit=5)
+    if not runs:
+        return "No runs yet."
+    return "\n".join(f"{r['id']} {r['status']} {r['kind']} {r['target']}" for r in runs)

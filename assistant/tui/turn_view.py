@@ -1,0 +1,82 @@
+"""One turn of the agent on the chat screen: every event of the stream shown where it
+belongs, and the ones that need the person answered through dialogs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from assistant.agent import events as ae
+from assistant.tui.screens.plan import PlanScreen
+from assistant.tui.screens.question import ConfirmScreen, QuestionScreen
+from assistant.tui.widgets.messages import AssistantMessage, NoteLine
+from assistant.tui.widgets.progress import ProgressPanel
+from assistant.workflow import events as we
+
+if TYPE_CHECKING:
+    from assistant.agent.loop import Agent
+    from assistant.tui.screens.chat import ChatScreen
+
+
+class TurnView:
+    """Shows one turn on ``screen``."""
+
+    def __init__(self, screen: ChatScreen) -> None:
+        self.screen = screen
+        self.app = screen.app
+        self.answer: AssistantMessage | None = None
+
+    async def run(self, agent: Agent, text: str) -> None:
+        self.screen.set_status(f"{agent.planner_name} · working…")
+        try:
+            async for event in agent.turn(text):
+                await self.show(event)
+        finally:
+            if self.answer is not None:
+                await self.answer.finish()
+            self.screen.set_status(f"{agent.planner_name} · ready")
+
+    async def show(self, event: Any) -> None:
+        if isinstance(event, ae.TextDelta):
+            await self._answer().write(event.text)
+        elif isinstance(event, ae.Answer):
+            await self._answer().finish(event.text)
+            self.answer = None
+        elif isinstance(event, ae.Notice):
+            self.screen.say(NoteLine(event.text, classes=event.level))
+        elif isinstance(event, ae.ToolUsed):
+            self.screen.say(NoteLine(f"{event.name}: {event.summary}"))
+        elif isinstance(event, ae.PlanProposed):
+            await self._plan(event)
+        elif isinstance(event, ae.QuestionAsked):
+            answer = await self.app.push_screen_wait(QuestionScreen(event.question))
+            if answer is None:
+                self.screen.workers.cancel_group(self.screen, "turn")
+                return
+            self.screen.say(NoteLine(f"{event.question.text} → {answer}"))
+            event.reply(ae.AnswerText(answer))
+        elif isinstance(event, ae.ConfirmAction):
+            yes = await self.app.push_screen_wait(
+                ConfirmScreen(f"The assistant wants to {event.action}: {event.detail}. Allow?")
+            )
+            event.reply(ae.Approve() if yes else ae.Reject())
+        elif isinstance(event, we.WorkflowEvent):
+            self.screen.query_one("#progress", ProgressPanel).track(event)
+            if isinstance(event, we.RunFinished) and event.status != "succeeded":
+                self.app.notify(f"run {event.run_id} {event.status}", severity="warning")
+
+    async def _plan(self, event: ae.PlanProposed) -> None:
+        names = ", ".join(f"{s.plugin}.{s.capability}" for s in event.steps)
+        if not event.needs_approval:
+            self.screen.say(NoteLine(f"plan: {names}"))
+            return
+        decision = await self.app.push_screen_wait(PlanScreen(event))
+        verdict = {ae.Approve: "approved", ae.Edit: "edited and approved"}.get(
+            type(decision), "rejected"
+        )
+        self.screen.say(NoteLine(f"plan {verdict}: {names}"))
+        event.reply(decision)
+
+    def _answer(self) -> AssistantMessage:
+        if self.answer is None:
+            self.answer = self.screen.say(AssistantMessage())
+        return self.answer
