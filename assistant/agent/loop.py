@@ -34,6 +34,7 @@ from assistant.agent.events import (
     TurnStarted,
 )
 from assistant.agent.function_tools import ArgumentsError, arguments_object, dumps_result
+from assistant.agent.mentions import pinned_plugins, without_mentions
 from assistant.agent.model import ChatModel, Message, ModelReply, ToolCall, Usage
 from assistant.agent.plan import Plan, PlanStep, Question
 from assistant.agent.plan_edit import Rows, unknown_capabilities
@@ -58,6 +59,7 @@ class Turn:
     request: str
     emit: Callable[[Any], None]
     runner: PlanRunner
+    offered: Rows  # the capabilities this request may use (all, or the @-pinned plugins')
     usage: Usage = field(default_factory=Usage)
     repairs: int = 0
     executed: bool = False
@@ -124,7 +126,11 @@ class Agent:
         runner = PlanRunner(
             self.store, self.settings, rows, emit, self.base_dir, plan_only=self.plan_only
         )
-        turn = Turn(request, emit, runner)
+        turn = Turn(request, emit, runner, offered=rows)
+        pinned = pinned_plugins(request, {plugin for plugin, _ in rows})
+        if pinned:
+            turn.offered = {key: row for key, row in rows.items() if row.plugin in pinned}
+            emit(Notice(f"only {', '.join(sorted(pinned))} for this request (@ pins a plugin)"))
         emit(TurnStarted(self.session_id, request, self.planner_name))
         try:
             if self.model is None:
@@ -143,7 +149,7 @@ class Agent:
 
     async def _with_model(self, turn: Turn) -> None:
         assert self.model is not None
-        tools = await self._capability_tools(turn.request, turn.runner.rows)
+        tools = await self._capability_tools(turn.request, turn.offered)
         specs = [f.spec() for f in self.functions.values()] + [t.spec() for t in tools.values()]
         messages: list[Message] = [
             {"role": "system", "content": await self._system_prompt(turn.request)},
@@ -310,7 +316,7 @@ class Agent:
         limit = self.settings.llm.max_tools
         if len(enabled) > limit:
             found = await search(self.store, self.settings, request, k=limit, enabled_only=True)
-            enabled = [f.row for f in found]
+            enabled = [f.row for f in found if (f.row.plugin, f.row.capability.name) in rows]
         return capability_tools(enabled)
 
     async def _system_prompt(self, request: str) -> str:
@@ -336,8 +342,10 @@ class Agent:
     # ---- the offline path ----------------------------------------------------------------
 
     async def _offline(self, turn: Turn) -> None:
-        planner = await self._offline_planner(turn.runner.rows)
-        draft = await asyncio.to_thread(planner.plan, turn.request)
+        planner = await self._offline_planner(turn.offered)
+        pinned = {row.plugin for row in turn.offered.values()} if turn.offered else set()
+        request = without_mentions(turn.request, pinned)
+        draft = await asyncio.to_thread(planner.plan, request)
         if draft.plan is None:  # the notes say why: they are the answer
             turn.answer = "\n".join(draft.notes) or "Nothing installed can do that."
             turn.emit(Answer(turn.answer))

@@ -150,3 +150,12 @@ def test_edits_change_inputs_drop_steps_and_reorder() -> None:
 def test_edits_that_cannot_stand_are_refused(edit: Edit, message: str) -> None:
     with pytest.raises(UserError, match=message):
         apply_edit(chain(), edit)
+
+
+def test_mentions_pin_installed_plugins_only() -> None:
+    from assistant.agent.mentions import pinned_plugins, without_mentions
+
+    request = "@image-resizer shrink cat.png, mail me@example.com and ask @nobody"
+    pinned = pinned_plugins(request, ["image-resizer", "example.com", "mailer"])
+    assert pinned == {"image-resizer"}  # an e-mail address is not a mention
+    assert without_mentions(request, pinned).startswith("image-resizer shrink cat.png")

@@ -5,6 +5,7 @@ git repository, its steps run in the sandbox, the store is SQLite)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from assistant.agent.events import (
@@ -25,7 +26,7 @@ from assistant.workflow.events import StepFinished, StepRetried, StepStarted
 from memory import history
 from tests.agent.driver import Script, Transcript, agent_for, drive
 from tests.agent.openai_server import Reply, ScriptedModelServer
-from tests.conftest import Repo
+from tests.conftest import CliResult, Repo
 
 
 def plan_args(*steps: dict) -> dict:
@@ -327,3 +328,20 @@ async def test_a_wrong_key_is_explained_and_the_offline_planner_answers(
     (plan,) = t.of(PlanProposed)  # made offline: one model call, refused, and no more
     assert [(s.capability, s.inputs) for s in plan.steps] == [("table", {"rows": 5})]
     assert len(scripted_model.requests) == 1 and t.finished.usage.calls == 0
+
+
+async def test_an_at_mention_pins_the_plugin_for_the_request(
+    scripted_model: ScriptedModelServer,
+    wftools: Repo,
+    csv_plugin: Repo,
+    cli: Callable[..., CliResult],
+    tmp_path: Path,
+) -> None:
+    assert cli("plugin", "install", str(csv_plugin.path)).code == 0
+    scripted_model.script(Reply.text("ok"), Reply.text("ok"))
+    async with agent_for(scripted_model.base_url, tmp_path) as agent:
+        pinned = await drive(agent, "@csvtool count the rows of a.csv")
+        await drive(agent, "count the rows of a.csv")
+    first, second = ({t["function"]["name"].split("__")[0] for t in r["tools"] if "__" in t["function"]["name"]} for r in scripted_model.requests)  # fmt: skip
+    assert first == {"csvtool"} and second == {"csvtool", "wftools"}
+    assert any("only csvtool" in n.text for n in pinned.of(Notice))
