@@ -43,7 +43,13 @@ from assistant.agent.profiles import OFFLINE_NOTE, ModelConfig, resolve
 from assistant.agent.results import fence, for_model, plain_summary, run_report
 from assistant.agent.toolset import CapabilityTool, capability_tools
 from assistant.config import Settings
-from assistant.errors import ModelOutputError, ModelRefused, ModelUnreachable, WorkflowError
+from assistant.errors import (
+    ModelOutputError,
+    ModelRefused,
+    ModelUnreachable,
+    NotFoundError,
+    WorkflowError,
+)
 from memory.ids import new_id
 from memory.store import Store
 
@@ -94,6 +100,29 @@ class Agent:
         self._session_started = False
         self._planner: Any = None
         self.plan_only = plan_only
+
+    async def resume(self, session_id: str) -> list[Message]:
+        """Continue a past conversation: its last turns become this agent's history (what the
+        model sees) and later turns are added to it. Returns its messages, to show them."""
+        from memory import history
+
+        session = await history.get_session(self.store, session_id)
+        if session is None:
+            raise NotFoundError(f"no conversation {session_id}", hint="`mark1 history` lists them")
+        said = [
+            {"role": m["role"], "content": m["content"]}
+            for m in session["messages"]
+            if m["role"] in ("user", "assistant")
+        ]
+        self.session_id = session["id"]
+        self.builtins.session_id = self.session_id
+        self._session_started = True
+        self.history = (
+            said[-2 * self.settings.agent.history_turns :]
+            if self.settings.agent.history_turns
+            else []
+        )
+        return said
 
     async def aclose(self) -> None:
         if self.model is not None:

@@ -186,3 +186,34 @@ async def test_quitting_while_a_request_runs_asks_first(
         assert app.turn_running
         await pilot.press("ctrl+c")
         await until(pilot, lambda: not app.turn_running, 15)
+
+
+async def test_a_past_conversation_is_carried_on(model_env: ScriptedModelServer) -> None:
+    model_env.script(Reply.text("Hi there."), Reply.text("You said hello."))
+    first = AssistantApp()
+    async with first.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "hello")
+        await until(pilot, lambda: texts(first, AssistantMessage) == ["Hi there."])
+    again = AssistantApp()
+    async with again.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "/history")
+        await until(pilot, lambda: type(again.screen).__name__ == "HistoryScreen")
+        await pilot.press("enter")
+        await until(pilot, lambda: texts(again, AssistantMessage) == ["Hi there."])
+        await send(pilot, "what did I say?")
+        await until(pilot, lambda: len(texts(again, AssistantMessage)) == 2)
+    sent = model_env.requests[1]["messages"]
+    assert {"role": "user", "content": "hello"} in sent
+    assert {"role": "assistant", "content": "Hi there."} in sent
+
+
+async def test_memory_is_searched_from_the_chat(model_env: ScriptedModelServer) -> None:
+    model_env.script(Reply.text("Noted."))
+    app = AssistantApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "my S3 bucket is acme-photos")
+        await until(pilot, lambda: texts(app, AssistantMessage) == ["Noted."])
+        await send(pilot, "/memory which bucket")
+        await until(pilot, lambda: type(app.screen).__name__ == "MemoryScreen")
+        results = app.screen.query_one("#memory-results")
+        await until(pilot, lambda: "acme-photos" in str(results.render()))

@@ -17,17 +17,18 @@ from textual.screen import Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Header, Input, Static
 
-from assistant.tui.widgets.messages import NoteLine, UserMessage
+from assistant.tui.widgets.messages import AssistantMessage, NoteLine, UserMessage
 from assistant.tui.widgets.progress import ProgressPanel
 
 if TYPE_CHECKING:
     from assistant.tui.app import AssistantApp
 
-SLASH_COMMANDS = ["/help", "/plugins", "/model", "/runs", "/memory ", "/clear"]
+SLASH_COMMANDS = ["/help", "/plugins", "/model", "/runs", "/memory ", "/history", "/clear"]
 HELP = (
-    "Say what you want done; plans are shown before anything runs.\n"
+    "Say what you want done; plans are shown before anything runs. @plugin pins a plugin.\n"
     "/plugins what is installed · /model which planner · /runs recent runs · "
-    "/memory TEXT search memory · /clear clear the screen · ctrl+c stop · ctrl+q quit"
+    "/memory TEXT search memory · /history carry on with a past conversation · "
+    "/clear clear the screen · ctrl+c stop · ctrl+q quit"
 )
 
 
@@ -87,7 +88,8 @@ class ChatScreen(Screen[None]):
         return widget
 
     def set_status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+        for status in self.query("#status").results(Static):  # none while the app closes
+            status.update(text)
 
     def on_input_submitted(self, message: Input.Submitted) -> None:
         text = message.value.strip()
@@ -127,8 +129,12 @@ class ChatScreen(Screen[None]):
             self.say(NoteLine(HELP))
         elif command == "/clear":
             self.query_one("#conversation", VerticalScroll).remove_children()
-        elif command in ("/plugins", "/model", "/runs", "/memory"):
+        elif command in ("/plugins", "/model", "/runs"):
             self.show_info(command, argument.strip())
+        elif command == "/memory":
+            self.open_memory(argument.strip())
+        elif command == "/history":
+            self.open_history()
         else:
             self.app.notify(f"unknown command {command}; /help lists them", severity="warning")
 
@@ -139,11 +145,37 @@ class ChatScreen(Screen[None]):
             text = await agent.builtins.list_plugins()
         elif command == "/model":
             text = f"Planning with the {agent.planner_name}."
-        elif command == "/memory":
-            text = await agent.builtins.recall(argument) if argument else "usage: /memory TEXT"
         else:
             text = await recent_runs(agent)
         self.say(NoteLine(text))
+
+    @work(group="info")
+    async def open_memory(self, query: str) -> None:
+        from assistant.tui.screens.history import MemoryScreen
+
+        await self.app.push_screen_wait(MemoryScreen(await self.assistant.agent(), query))
+
+    @work(group="turn", exclusive=True)
+    async def open_history(self) -> None:
+        """Pick a past conversation and carry on with it here."""
+        from assistant.tui.screens.history import HistoryScreen
+        from memory import history
+
+        agent = await self.assistant.agent()
+        sessions = await history.list_sessions(
+            agent.store, namespace=agent.settings.memory.namespace
+        )
+        chosen = await self.app.push_screen_wait(HistoryScreen(sessions))
+        if chosen is None:
+            return
+        said = await agent.resume(chosen)
+        await self.query_one("#conversation", VerticalScroll).remove_children()
+        for message in said:
+            if message["role"] == "user":
+                self.say(UserMessage(message["content"]))
+            else:
+                self.say(AssistantMessage(message["content"]))
+        self.say(NoteLine(f"carrying on with conversation {agent.session_id}"))
 
 
 async def recent_runs(agent: Any) -> str:
