@@ -107,6 +107,7 @@ class ToolUsed:
 
     name: str
     summary: str
+    detail: str = ""  # the whole result, for front ends that can expand it
 
 
 @dataclass

@@ -334,7 +334,7 @@ class Agent:
             return f"Error: {exc}"
         except WorkflowError as exc:  # an install refused for a reason the person can fix
             return f"Error: {exc.message}"
-        turn.emit(ToolUsed(call.name, result.splitlines()[0] if result else ""))
+        turn.emit(ToolUsed(call.name, result.splitlines()[0] if result else "", result))
         return fence(call.name, result)
 
     async def _capability_tools(self, request: str, rows: Rows) -> dict[str, CapabilityTool]:

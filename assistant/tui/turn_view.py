@@ -3,11 +3,15 @@ belongs, and the ones that need the person answered through dialogs."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from textual.widgets import Collapsible, Static
 
 from assistant.agent import events as ae
 from assistant.tui.screens.plan import PlanScreen
 from assistant.tui.screens.question import ConfirmScreen, QuestionScreen
+from assistant.tui.widgets.artifacts import ArtifactList, produced_files
 from assistant.tui.widgets.messages import AssistantMessage, NoteLine
 from assistant.tui.widgets.progress import ProgressPanel
 from assistant.workflow import events as we
@@ -24,6 +28,7 @@ class TurnView:
         self.screen = screen
         self.app = screen.app
         self.answer: AssistantMessage | None = None
+        self.files: list[Path] = []
 
     async def run(self, agent: Agent, text: str) -> None:
         self.screen.set_status(f"{agent.planner_name} · working…")
@@ -41,10 +46,17 @@ class TurnView:
         elif isinstance(event, ae.Answer):
             await self._answer().finish(event.text)
             self.answer = None
+            if self.files:
+                self.screen.say(ArtifactList(self.files))
+                self.files = []
         elif isinstance(event, ae.Notice):
             self.screen.say(NoteLine(event.text, classes=event.level))
         elif isinstance(event, ae.ToolUsed):
-            self.screen.say(NoteLine(f"{event.name}: {event.summary}"))
+            self.screen.say(
+                Collapsible(
+                    Static(event.detail, markup=False), title=f"{event.name}: {event.summary}"
+                )
+            )
         elif isinstance(event, ae.PlanProposed):
             await self._plan(event)
         elif isinstance(event, ae.QuestionAsked):
@@ -61,6 +73,8 @@ class TurnView:
             event.reply(ae.Approve() if yes else ae.Reject())
         elif isinstance(event, we.WorkflowEvent):
             self.screen.query_one("#progress", ProgressPanel).track(event)
+            if isinstance(event, we.StepFinished):
+                self.files += [f for f in produced_files(event.outputs) if f not in self.files]
             if isinstance(event, we.RunFinished) and event.status != "succeeded":
                 self.app.notify(f"run {event.run_id} {event.status}", severity="warning")
 

@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from assistant.tui.app import AssistantApp
 from assistant.tui.screens.plan import PlanScreen
 from assistant.tui.screens.question import QuestionScreen
+from assistant.tui.widgets.artifacts import ArtifactList
 from assistant.tui.widgets.messages import AssistantMessage, NoteLine
 from assistant.tui.widgets.progress import ProgressPanel
 from tests.agent.openai_server import Reply, ScriptedModelServer
@@ -167,6 +168,10 @@ async def test_the_offline_planner_plans_a_real_request(
         (answer,) = texts(app, AssistantMessage)
         assert "extract-data: succeeded" in answer
         assert "offline planner" in str(app.screen.query_one("#status").render())
+        (files,) = app.screen.query(ArtifactList)
+        assert [f.name for f in files.files] == ["extracted.csv"]
+        await pilot.click("#copy-0")
+        assert app.clipboard == str(files.files[0])
 
 
 async def test_quitting_while_a_request_runs_asks_first(
