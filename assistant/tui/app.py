@@ -25,7 +25,11 @@ class AssistantApp(App[None]):
 
     TITLE = "Mark-1"
     CSS_PATH = str(resources.files("assets") / "styles" / "app.tcss")
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+    ENABLE_COMMAND_PALETTE = False  # ctrl+p opens the plugins screen; no palette commands
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+p", "plugins", "Plugins"),
+    ]
 
     def __init__(self, session: AgentSession | None = None) -> None:
         super().__init__()
@@ -43,7 +47,14 @@ class AssistantApp(App[None]):
         if task.exception() is not None:
             self.notify(f"could not start the assistant: {task.exception()}", severity="error")
             return
-        self.screen.query_one("#status").update(f"{task.result().planner_name} · ready")  # type: ignore[attr-defined]
+        chat = next(s for s in self.screen_stack if isinstance(s, ChatScreen))
+        chat.set_status(f"{task.result().planner_name} · ready")
+
+    def action_plugins(self) -> None:
+        """The plugins screen: what is installed, install, enable/disable, update, remove."""
+        from assistant.tui.screens.plugins import open_plugins
+
+        open_plugins(self)
 
     async def agent(self) -> Agent:
         """The agent, once it is open."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from assistant.tui.app import AssistantApp
+from assistant.tui.screens.chat import ChatScreen
+from assistant.tui.screens.plugins import PluginsScreen
 from assistant.tui.widgets.messages import NoteLine
 from tests.conftest import CliResult, Repo
 from tests.tui.test_chat import send, until
@@ -19,16 +21,18 @@ async def test_the_status_bar_says_the_offline_planner_is_in_use() -> None:
         assert "offline planner · ready" in str(app.screen.query_one("#status").render())
 
 
-async def test_slash_commands_list_plugins_and_help(
+async def test_slash_commands_open_plugins_and_help(
     csv_plugin: Repo, cli: Callable[..., CliResult]
 ) -> None:
     assert cli("plugin", "install", str(csv_plugin.path)).code == 0
     app = AssistantApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await send(pilot, "/plugins")
-        await until(
-            pilot, lambda: any("csvtool" in str(n.render()) for n in app.screen.query(NoteLine))
-        )
+        await until(pilot, lambda: isinstance(app.screen, PluginsScreen) and app.screen.is_mounted)
+        detail = app.screen.query_one("#plugin-detail-text")
+        await until(pilot, lambda: "csvtool" in str(detail.render()))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ChatScreen))
         await send(pilot, "/help")
         await until(
             pilot, lambda: any("/memory" in str(n.render()) for n in app.screen.query(NoteLine))

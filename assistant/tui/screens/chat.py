@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 SLASH_COMMANDS = ["/help", "/plugins", "/model", "/runs", "/memory ", "/history", "/clear"]
 HELP = (
     "Say what you want done; plans are shown before anything runs. @plugin pins a plugin.\n"
-    "/plugins what is installed · /model which planner · /runs recent runs · "
+    "/plugins manage plugins (ctrl+p) · /model which planner · /runs recent runs · "
     "/memory TEXT search memory · /history carry on with a past conversation · "
     "/clear clear the screen · ctrl+c stop · ctrl+q quit"
 )
@@ -129,7 +129,11 @@ class ChatScreen(Screen[None]):
             self.say(NoteLine(HELP))
         elif command == "/clear":
             self.query_one("#conversation", VerticalScroll).remove_children()
-        elif command in ("/plugins", "/model", "/runs"):
+        elif command == "/plugins":
+            from assistant.tui.screens.plugins import open_plugins
+
+            open_plugins(self.app)
+        elif command in ("/model", "/runs"):
             self.show_info(command, argument.strip())
         elif command == "/memory":
             self.open_memory(argument.strip())
@@ -141,9 +145,7 @@ class ChatScreen(Screen[None]):
     @work(group="info")
     async def show_info(self, command: str, argument: str) -> None:
         agent = await self.assistant.agent()
-        if command == "/plugins":
-            text = await agent.builtins.list_plugins()
-        elif command == "/model":
+        if command == "/model":
             text = f"Planning with the {agent.planner_name}."
         else:
             text = await recent_runs(agent)
