@@ -40,3 +40,20 @@ async def test_slash_commands_open_plugins_and_help(
         await send(pilot, "/nonsense")
         await pilot.press("ctrl+q")
     assert app.return_code == 0
+
+
+async def test_install_and_workflows_commands(csv_plugin: Repo) -> None:
+    app = AssistantApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "/workflows")
+        await until(
+            pilot,
+            lambda: any(
+                "No saved workflows" in str(n.render()) for n in app.screen.query(NoteLine)
+            ),
+        )
+        await send(pilot, f"/install {csv_plugin.path}")
+        await until(pilot, lambda: isinstance(app.screen, PluginsScreen) and app.screen.is_mounted)
+        box = app.screen.query_one("#plugin-source")
+        await until(pilot, lambda: box.value == str(csv_plugin.path))  # type: ignore[attr-defined]
+        assert box.has_focus

@@ -23,10 +23,22 @@ from assistant.tui.widgets.progress import ProgressPanel
 if TYPE_CHECKING:
     from assistant.tui.app import AssistantApp
 
-SLASH_COMMANDS = ["/help", "/plugins", "/model", "/runs", "/memory ", "/history", "/clear"]
+SLASH_COMMANDS = [
+    "/help",
+    "/plugins",
+    "/install ",
+    "/workflows",
+    "/runs",
+    "/memory ",
+    "/history",
+    "/model",
+    "/voice",
+    "/clear",
+]
 HELP = (
     "Say what you want done; plans are shown before anything runs. @plugin pins a plugin.\n"
-    "/plugins manage plugins (ctrl+p) · /model which planner · /runs recent runs · "
+    "/plugins manage plugins (ctrl+p) · /install URL · /workflows saved workflows · "
+    "/model which planner · /runs recent runs · "
     "/memory TEXT search memory · /history carry on with a past conversation · "
     "/clear clear the screen · ctrl+c stop · ctrl+q quit"
 )
@@ -129,11 +141,13 @@ class ChatScreen(Screen[None]):
             self.say(NoteLine(HELP))
         elif command == "/clear":
             self.query_one("#conversation", VerticalScroll).remove_children()
-        elif command == "/plugins":
+        elif command in ("/plugins", "/install"):
             from assistant.tui.screens.plugins import open_plugins
 
-            open_plugins(self.app)
-        elif command in ("/model", "/runs"):
+            open_plugins(self.app, argument.strip() if command == "/install" else "")
+        elif command == "/voice":
+            self.app.notify("Voice is not available yet: type your requests.", severity="warning")
+        elif command in ("/model", "/runs", "/workflows"):
             self.show_info(command, argument.strip())
         elif command == "/memory":
             self.open_memory(argument.strip())
@@ -147,6 +161,8 @@ class ChatScreen(Screen[None]):
         agent = await self.assistant.agent()
         if command == "/model":
             text = f"Planning with the {agent.planner_name}."
+        elif command == "/workflows":
+            text = await saved_workflows(agent)
         else:
             text = await recent_runs(agent)
         self.say(NoteLine(text))
@@ -178,6 +194,15 @@ class ChatScreen(Screen[None]):
             else:
                 self.say(AssistantMessage(message["content"]))
         self.say(NoteLine(f"carrying on with conversation {agent.session_id}"))
+
+
+async def saved_workflows(agent: Any) -> str:
+    from assistant.workflow.library import list_workflows
+
+    saved = await list_workflows(agent.store)
+    if not saved:
+        return "No saved workflows (`mark1 workflow save FILE --name NAME` keeps one)."
+    return "\n".join(f"{w['name']}: {w.get('description') or ''}".rstrip(": ") for w in saved)
 
 
 async def recent_runs(agent: Any) -> str:

@@ -57,10 +57,11 @@ class InstallDeclined(Exception):
     fetched repository, as it does when the CLI's confirmation is refused."""
 
 
-def open_plugins(app: App[Any]) -> None:
-    """Show the plugins screen, unless it is showing already (a key and /plugins both open it)."""
+def open_plugins(app: App[Any], source: str = "") -> None:
+    """Show the plugins screen, unless it is showing already (a key and /plugins both open it);
+    ``source`` (from /install URL) waits in the install box for Enter."""
     if not isinstance(app.screen, PluginsScreen):
-        app.push_screen(PluginsScreen())
+        app.push_screen(PluginsScreen(source))
 
 
 def analysis_text(analysis: Analysis) -> str:
@@ -201,10 +202,11 @@ class PluginsScreen(Screen[None]):
         Binding("escape", "back", "Back"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, source: str = "") -> None:
         super().__init__()
         self.records: dict[str, PluginRecord] = {}
         self.details: dict[str, Text] = {}
+        self.source = source
 
     @property
     def assistant(self) -> AssistantApp:
@@ -229,6 +231,9 @@ class PluginsScreen(Screen[None]):
         table.add_columns("plugin", "version", "status", "enabled")
         table.focus()
         self.reload()
+        if self.source:
+            self.action_install()
+            self.query_one("#plugin-source", Input).value = self.source
 
     @work(group="plugins-list", exclusive=True)
     async def reload(self, select: str | None = None) -> None:
