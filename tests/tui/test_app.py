@@ -9,6 +9,7 @@ from assistant.tui.app import AssistantApp
 from assistant.tui.screens.chat import ChatScreen
 from assistant.tui.screens.plugins import PluginsScreen
 from assistant.tui.widgets.messages import NoteLine
+from assistant.tui.widgets.prompt import PromptArea
 from tests.conftest import CliResult, Repo
 from tests.tui.test_chat import send, until
 
@@ -57,3 +58,32 @@ async def test_install_and_workflows_commands(csv_plugin: Repo) -> None:
         box = app.screen.query_one("#plugin-source")
         await until(pilot, lambda: box.value == str(csv_plugin.path))  # type: ignore[attr-defined]
         assert box.has_focus
+
+
+async def test_the_prompt_takes_several_lines_history_and_completion() -> None:
+    app = AssistantApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.agent()
+        await pilot.press(*"/he", "tab")
+        prompt = app.screen.query_one("#prompt", PromptArea)
+        assert prompt.value == "/help"
+        await pilot.press("enter")
+        await pilot.press(*"first", "ctrl+j", *"second")
+        assert prompt.value == "first\nsecond"
+        await pilot.press("ctrl+q")  # nothing is running: quits without asking
+    assert app.return_code == 0
+
+
+async def test_up_and_down_walk_what_was_sent() -> None:
+    app = AssistantApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.agent()
+        prompt = app.screen.query_one("#prompt", PromptArea)
+        for command in ("/model", "/help"):
+            await pilot.press(*command, "enter")
+        await pilot.press("up")
+        assert prompt.value == "/help"
+        await pilot.press("up")
+        assert prompt.value == "/model"
+        await pilot.press("down", "down")
+        assert prompt.value == ""

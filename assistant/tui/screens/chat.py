@@ -14,11 +14,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.suggester import SuggestFromList
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Static
 
 from assistant.tui.widgets.messages import AssistantMessage, NoteLine, UserMessage
 from assistant.tui.widgets.progress import ProgressPanel
+from assistant.tui.widgets.prompt import PromptArea
 
 if TYPE_CHECKING:
     from assistant.tui.app import AssistantApp
@@ -44,31 +44,6 @@ HELP = (
 )
 
 
-class PromptInput(Input):
-    """The request line, with the session's history on up and down."""
-
-    BINDINGS = [
-        Binding("up", "history(-1)", "Previous", show=False),
-        Binding("down", "history(1)", "Next", show=False),
-    ]
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(suggester=SuggestFromList(SLASH_COMMANDS), **kwargs)
-        self.history: list[str] = []
-        self._position = 0
-
-    def remember(self, text: str) -> None:
-        self.history.append(text)
-        self._position = len(self.history)
-
-    def action_history(self, step: int) -> None:
-        if not self.history:
-            return
-        self._position = max(0, min(len(self.history), self._position + step))
-        self.value = self.history[self._position] if self._position < len(self.history) else ""
-        self.cursor_position = len(self.value)
-
-
 class ChatScreen(Screen[None]):
     """The main screen."""
 
@@ -86,12 +61,14 @@ class ChatScreen(Screen[None]):
                 id="conversation",
             )
             yield ProgressPanel(id="progress")
-        yield PromptInput(placeholder="Ask Mark-1…  (/help)", id="prompt")
+        yield PromptArea(
+            SLASH_COMMANDS, placeholder="Ask Mark-1…  (/help; ctrl+j for a new line)", id="prompt"
+        )
         yield Static("starting…", id="status")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#prompt", PromptInput).focus()
+        self.query_one("#prompt", PromptArea).focus()
 
     def say(self, widget: Any) -> Any:
         conversation = self.query_one("#conversation", VerticalScroll)
@@ -103,11 +80,11 @@ class ChatScreen(Screen[None]):
         for status in self.query("#status").results(Static):  # none while the app closes
             status.update(text)
 
-    def on_input_submitted(self, message: Input.Submitted) -> None:
+    def on_prompt_area_submitted(self, message: PromptArea.Submitted) -> None:
         text = message.value.strip()
-        if message.input.id != "prompt" or not text:
+        if not text:
             return
-        prompt = self.query_one("#prompt", PromptInput)
+        prompt = message.prompt
         prompt.remember(text)
         prompt.value = ""
         if text.startswith("/"):
