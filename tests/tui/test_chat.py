@@ -136,15 +136,20 @@ async def test_a_clarifying_question_is_answered_from_its_choices(
     assert model_env.requests[1]["messages"][-1]["content"] == "blue"
 
 
+async def start_a_long_step(pilot: Pilot[None], app: AssistantApp) -> None:
+    """Ask for the scripted 60 s step, approve it, and wait until it runs."""
+    await send(pilot, "wait a minute")
+    await until(pilot, lambda: isinstance(app.screen, PlanScreen))
+    await pilot.press("y")
+    await until(pilot, lambda: "wait" in progress(app).steps
+                and progress(app).steps["wait"].status == "running")  # fmt: skip
+
+
 async def test_ctrl_c_stops_a_running_step(model_env: ScriptedModelServer, wftools: Repo) -> None:
     model_env.script(plan_reply(("wait", "slow", {"seconds": 60})))
     app = AssistantApp()
     async with app.run_test(size=(100, 30)) as pilot:
-        await send(pilot, "wait a minute")
-        await until(pilot, lambda: isinstance(app.screen, PlanScreen))
-        await pilot.press("y")
-        await until(pilot, lambda: progress(app).steps.get("wait", None) is not None
-                    and progress(app).steps["wait"].status == "running")  # fmt: skip
+        await start_a_long_step(pilot, app)
         started = time.monotonic()
         await pilot.press("ctrl+c")
         await until(pilot, lambda: not app.turn_running, 15)
@@ -180,10 +185,7 @@ async def test_quitting_while_a_request_runs_asks_first(
     model_env.script(plan_reply(("wait", "slow", {"seconds": 60})))
     app = AssistantApp()
     async with app.run_test(size=(100, 30)) as pilot:
-        await send(pilot, "wait a minute")
-        await until(pilot, lambda: isinstance(app.screen, PlanScreen))
-        await pilot.press("y")
-        await until(pilot, lambda: app.turn_running and "wait" in progress(app).steps)
+        await start_a_long_step(pilot, app)
         await pilot.press("ctrl+q")
         await until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen")
         await pilot.press("n")
