@@ -132,6 +132,11 @@ class Agent:
     def planner_name(self) -> str:
         return f"model {self.config.describe()}" if self.config else "offline planner"
 
+    @property
+    def planner_label(self) -> str:
+        """A short name for a status line: the model and its profile, no address."""
+        return f"{self.config.model} ({self.config.profile})" if self.config else "offline planner"
+
     async def turn(self, request: str) -> AsyncIterator[Any]:
         """Serve ``request``; yields events until ``TurnFinished``."""
         queue: asyncio.Queue[Any] = asyncio.Queue()

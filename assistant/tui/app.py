@@ -38,6 +38,9 @@ class AssistantApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(ChatScreen())
+        self.call_after_refresh(self._open_agent)  # the first paint waits for nothing
+
+    def _open_agent(self) -> None:
         self._agent_task = asyncio.create_task(self.session.start())
         self._agent_task.add_done_callback(self._started)
 
@@ -48,7 +51,7 @@ class AssistantApp(App[None]):
             self.notify(f"could not start the assistant: {task.exception()}", severity="error")
             return
         chat = next(s for s in self.screen_stack if isinstance(s, ChatScreen))
-        chat.set_status(f"{task.result().planner_name} · ready")
+        chat.set_status(f"{task.result().planner_label} · ready")
 
     def action_plugins(self) -> None:
         """The plugins screen: what is installed, install, enable/disable, update, remove."""
@@ -58,7 +61,8 @@ class AssistantApp(App[None]):
 
     async def agent(self) -> Agent:
         """The agent, once it is open."""
-        assert self._agent_task is not None
+        while self._agent_task is None:  # asked for before the first refresh
+            await asyncio.sleep(0.01)
         return await self._agent_task
 
     @property

@@ -4,6 +4,8 @@ migrations or the model client."""
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +26,9 @@ class AgentSession:
         self.settings: Settings | None = None
 
     async def start(self, base_dir: Path | None = None) -> Agent:
+        # Imported in a thread: a third of a second of imports (pydantic models, the agent)
+        # would otherwise stall the window's event loop.
+        await asyncio.to_thread(importlib.import_module, "assistant.agent.loop")
         from assistant import paths
         from assistant.agent.loop import Agent
         from assistant.config import load_settings

@@ -31,14 +31,14 @@ class TurnView:
         self.files: list[Path] = []
 
     async def run(self, agent: Agent, text: str) -> None:
-        self.screen.set_status(f"{agent.planner_name} · working…")
+        self.screen.set_status(f"{agent.planner_label} · working…")
         try:
             async for event in agent.turn(text):
                 await self.show(event)
         finally:
             if self.answer is not None:
                 await self.answer.finish()
-            self.screen.set_status(f"{agent.planner_name} · ready")
+            self.screen.set_status(f"{agent.planner_label} · ready")
 
     async def show(self, event: Any) -> None:
         if isinstance(event, ae.TextDelta):

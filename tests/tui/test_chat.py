@@ -25,16 +25,6 @@ from tests.conftest import CliResult, Repo
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.fixture
-def model_env(
-    scripted_model: ScriptedModelServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> ScriptedModelServer:
-    monkeypatch.setenv("OPENAI_BASE_URL", scripted_model.base_url)
-    monkeypatch.setenv("MARK1_MODEL", "scripted")
-    monkeypatch.chdir(tmp_path)
-    return scripted_model
-
-
 def plan_reply(*steps: tuple[str, str, dict]) -> Reply:
     return Reply.tool_calls(
         (

@@ -11,6 +11,8 @@ from textual.widgets import Static
 from assistant.workflow import events as ev
 from assistant.workflow.events import STATUS_ICONS as ICONS
 
+REDRAW_EVERY = 0.05  # seconds: what the eye can follow, and no more work for the loop
+
 
 @dataclass
 class StepState:
@@ -33,6 +35,7 @@ class ProgressPanel(Static):
         self.steps: dict[str, StepState] = {}
         self.title = ""
         self.run_status = ""
+        self._redraw_pending = False
 
     def track(self, event: ev.WorkflowEvent) -> None:
         """Take one engine event into account and redraw."""
@@ -43,6 +46,12 @@ class ProgressPanel(Static):
             self.run_status = event.status
         else:
             self._step_event(event)
+        if not self._redraw_pending:  # a chatty plugin reports hundreds of times a second
+            self._redraw_pending = True
+            self.set_timer(REDRAW_EVERY, self._redraw)
+
+    def _redraw(self) -> None:
+        self._redraw_pending = False
         self.update(self.render_text())
 
     def _step_event(self, event: ev.WorkflowEvent) -> None:
