@@ -29,6 +29,7 @@ class AssistantApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+p", "plugins", "Plugins"),
+        Binding("ctrl+t", "switch_theme", "Light/dark"),
     ]
 
     def __init__(self, session: AgentSession | None = None) -> None:
@@ -52,6 +53,11 @@ class AssistantApp(App[None]):
             return
         chat = next(s for s in self.screen_stack if isinstance(s, ChatScreen))
         chat.set_status(f"{task.result().planner_label} · ready")
+
+    def action_switch_theme(self) -> None:
+        """Light or dark, whichever the terminal's background suits (the styles use only the
+        theme's colours, so both read well)."""
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     def action_plugins(self) -> None:
         """The plugins screen: what is installed, install, enable/disable, update, remove."""

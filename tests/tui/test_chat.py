@@ -214,3 +214,30 @@ async def test_memory_is_searched_from_the_chat(model_env: ScriptedModelServer) 
         await until(pilot, lambda: type(app.screen).__name__ == "MemoryScreen")
         results = app.screen.query_one("#memory-results")
         await until(pilot, lambda: "acme-photos" in str(results.render()))
+
+
+async def test_an_error_is_a_note_and_the_conversation_goes_on(
+    model_env: ScriptedModelServer, wftools: Repo
+) -> None:
+    """The model keeps naming a capability that does not exist: the turn fails with a
+    message, not a traceback, and the next request is served."""
+    wrong = Reply.tool_calls(("propose_plan", {"goal": "x", "steps": [
+        {"name": "a", "plugin": "wftools", "capability": "teleport"}]}))  # fmt: skip
+    model_env.script(wrong, wrong, wrong, Reply.text("Still here."))
+    app = AssistantApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "teleport me")
+        await until(pilot, lambda: any("still unusable" in t for t in texts(app, NoteLine)))
+        await until(pilot, lambda: not app.turn_running)
+        await send(pilot, "hello")
+        await until(pilot, lambda: texts(app, AssistantMessage) == ["Still here."])
+
+
+async def test_the_theme_switches_between_light_and_dark() -> None:
+    app = AssistantApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        dark = app.current_theme.dark
+        await pilot.press("ctrl+t")
+        assert app.current_theme.dark is not dark
+        await pilot.press("ctrl+t")
+        assert app.current_theme.dark is dark

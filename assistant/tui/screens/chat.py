@@ -98,10 +98,18 @@ class ChatScreen(Screen[None]):
     @work(group="turn", exclusive=True)
     async def serve(self, text: str) -> None:
         """One turn of the agent, its events shown as they come."""
+        from assistant.errors import Mark1Error
         from assistant.tui.turn_view import TurnView
 
         agent = await self.assistant.agent()
-        await TurnView(self).run(agent, text)
+        try:
+            await TurnView(self).run(agent, text)
+        except Mark1Error as exc:  # said to the person; the conversation goes on
+            self.say(NoteLine(exc.render(), classes="warning", markup=False))
+            self.app.notify(exc.message, severity="error")
+        except Exception as exc:  # the window's top-level handler: a bug must not end the app
+            self.say(NoteLine(f"internal error: {exc!r}", classes="warning", markup=False))
+            self.app.notify(f"internal error: {exc!r}", severity="error")
 
     def action_stop(self) -> None:
         if self.assistant.turn_running:
