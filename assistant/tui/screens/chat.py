@@ -23,6 +23,11 @@ from assistant.tui.widgets.prompt import PromptArea
 if TYPE_CHECKING:
     from assistant.tui.app import AssistantApp
 
+GREETING = (
+    "Mark-1: say what you want done; plans are shown before anything runs. /help lists the "
+    "commands. Try: Analyze the CSV file examples/workflows/sales.csv, generate "
+    "visualizations, and create a PDF report"
+)
 SLASH_COMMANDS = [
     "/help",
     "/plugins",
@@ -57,7 +62,7 @@ class ChatScreen(Screen[None]):
         yield Header()
         with Horizontal(id="main"):
             yield VerticalScroll(
-                Static("Mark-1: say what you want done. /help lists the commands.", classes="note"),
+                Static(GREETING, classes="note"),
                 id="conversation",
             )
             yield ProgressPanel(id="progress")
