@@ -167,6 +167,10 @@ async def test_the_offline_planner_plans_a_real_request(
         assert [f.name for f in files.files] == ["extracted.csv"]
         await pilot.click("#copy-0")
         assert app.clipboard == str(files.files[0])
+        await pilot.press("ctrl+l")
+        await until(pilot, lambda: type(app.screen).__name__ == "LogScreen")
+        logged = str(app.screen.query_one("#log-text").render())
+        assert "── extract-data (succeeded)" in logged and '"rows": 12' in logged
 
 
 async def test_quitting_while_a_request_runs_asks_first(
@@ -241,3 +245,17 @@ async def test_the_theme_switches_between_light_and_dark() -> None:
         assert app.current_theme.dark is not dark
         await pilot.press("ctrl+t")
         assert app.current_theme.dark is dark
+
+
+async def test_progress_shows_a_bar_and_a_spinner_while_a_step_runs() -> None:
+    from assistant.workflow import events as we
+
+    app = AssistantApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        panel = progress(app)
+        panel.track(we.RunStarted("r1", "wf", ["resize"]))
+        panel.track(we.StepStarted("r1", "resize", "resize", "img", "resize", 1, {}))
+        panel.track(we.StepProgress("r1", "resize", 40.0, "resizing"))
+        await until(pilot, lambda: "████░░░░░░ 40% resizing" in str(panel.render()))
+        first = str(panel.render()).splitlines()[1][0]
+        await until(pilot, lambda: str(panel.render()).splitlines()[1][0] != first)  # it spins

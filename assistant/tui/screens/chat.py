@@ -52,7 +52,10 @@ HELP = (
 class ChatScreen(Screen[None]):
     """The main screen."""
 
-    BINDINGS = [Binding("ctrl+c", "stop", "Stop", priority=True)]
+    BINDINGS = [
+        Binding("ctrl+c", "stop", "Stop", priority=True),
+        Binding("ctrl+l", "logs", "Logs"),
+    ]
 
     @property
     def assistant(self) -> AssistantApp:
@@ -115,6 +118,12 @@ class ChatScreen(Screen[None]):
         except Exception as exc:  # the window's top-level handler: a bug must not end the app
             self.say(NoteLine(f"internal error: {exc!r}", classes="warning", markup=False))
             self.app.notify(f"internal error: {exc!r}", severity="error")
+
+    def action_logs(self) -> None:
+        """What the run's steps printed."""
+        from assistant.tui.screens.logs import LogScreen
+
+        self.app.push_screen(LogScreen(self.query_one("#progress", ProgressPanel).logs()))
 
     def action_stop(self) -> None:
         if self.assistant.turn_running:

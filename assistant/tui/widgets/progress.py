@@ -12,6 +12,9 @@ from assistant.workflow import events as ev
 from assistant.workflow.events import STATUS_ICONS as ICONS
 
 REDRAW_EVERY = 0.05  # seconds: what the eye can follow, and no more work for the loop
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+BAR_WIDTH = 10
+LOG_LINES = 500  # per step, kept for the log view
 
 
 @dataclass
@@ -36,6 +39,7 @@ class ProgressPanel(Static):
         self.title = ""
         self.run_status = ""
         self._redraw_pending = False
+        self._frame = 0
 
     def track(self, event: ev.WorkflowEvent) -> None:
         """Take one engine event into account and redraw."""
@@ -49,6 +53,15 @@ class ProgressPanel(Static):
         if not self._redraw_pending:  # a chatty plugin reports hundreds of times a second
             self._redraw_pending = True
             self.set_timer(REDRAW_EVERY, self._redraw)
+
+    def on_mount(self) -> None:
+        self.set_interval(0.1, self._spin)
+
+    def _spin(self) -> None:
+        """Turn the spinner of running steps (and their clocks) while nothing else redraws."""
+        if any(s.status == "running" for s in self.steps.values()):
+            self._frame += 1
+            self.update(self.render_text())
 
     def _redraw(self) -> None:
         self._redraw_pending = False
@@ -65,6 +78,7 @@ class ProgressPanel(Static):
             state.status, state.detail = "retrying", event.reason
         elif isinstance(event, ev.StepLog):
             state.log.append(event.text)
+            del state.log[:-LOG_LINES]
         elif isinstance(event, ev.StepFinished):
             state.status, state.duration = event.status, event.duration
             state.detail = event.error or ""
@@ -78,13 +92,27 @@ class ProgressPanel(Static):
             took = (
                 s.duration if s.duration is not None else (now - s.started if s.started else None)
             )
+            icon = (
+                SPINNER[self._frame % len(SPINNER)]
+                if s.status == "running"
+                else ICONS.get(s.status, "?")
+            )
             timing = f" {took:.1f}s" if took is not None else ""
-            percent = (
-                f" {s.percent:.0f}%" if s.percent is not None and s.status == "running" else ""
-            )
             again = f" (try {s.attempt})" if s.attempt > 1 else ""
-            detail = f" — {s.detail}" if s.detail else ""
-            lines.append(
-                f"{ICONS.get(s.status, '?')} {name} {s.status}{again}{percent}{timing}{detail}"
-            )
+            lines.append(f"{icon} {name} {s.status}{again}{timing}")
+            if s.percent is not None and s.status == "running":
+                filled = round(BAR_WIDTH * min(max(s.percent, 0), 100) / 100)
+                lines.append(
+                    f"  {'█' * filled}{'░' * (BAR_WIDTH - filled)} {s.percent:.0f}% {s.detail}"
+                )
+            elif s.detail:
+                lines.append(f"  {s.detail}")
         return "\n".join(lines)
+
+    def logs(self) -> str:
+        """Every step's log lines, for the log view."""
+        parts = []
+        for name, s in self.steps.items():
+            parts.append(f"── {name} ({s.status})")
+            parts.extend(s.log or ["(no output)"])
+        return "\n".join(parts) if parts else "No run yet."
