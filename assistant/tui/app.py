@@ -29,7 +29,7 @@ class AssistantApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("ctrl+p", "plugins", "Plugins"),
-        Binding("ctrl+t", "switch_theme", "Light/dark"),
+        Binding("f2", "switch_theme", "Light/dark"),  # ctrl+t is kept for push-to-talk
     ]
 
     def __init__(self, session: AgentSession | None = None) -> None:

@@ -241,9 +241,9 @@ async def test_the_theme_switches_between_light_and_dark() -> None:
     app = AssistantApp()
     async with app.run_test(size=(80, 24)) as pilot:
         dark = app.current_theme.dark
-        await pilot.press("ctrl+t")
+        await pilot.press("f2")
         assert app.current_theme.dark is not dark
-        await pilot.press("ctrl+t")
+        await pilot.press("f2")
         assert app.current_theme.dark is dark
 
 
