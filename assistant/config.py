@@ -116,6 +116,23 @@ class MemorySettings(BaseModel):
         return value
 
 
+class VoiceSettings(BaseModel):
+    """How Mark-1 listens and speaks (the `voice` extra: faster-whisper and espeak-ng)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stt_model: str = Field(
+        "tiny.en",
+        min_length=1,
+        description="Speech-to-text model: tiny.en (bundled, English) or the folder of a "
+        "CTranslate2 Whisper model (model.bin, config.json, tokenizer.json).",
+    )
+    voice: str = Field(
+        "en-us", min_length=1, description="espeak-ng voice (`espeak-ng --voices` lists them)."
+    )
+    rate: int = Field(175, ge=80, le=450, description="Speaking rate, words per minute.")
+
+
 LlmProfileName = Literal[
     "offline", "openai", "ollama", "vllm", "llamacpp", "lmstudio", "openrouter"
 ]
@@ -191,6 +208,7 @@ class Settings(BaseSettings):
     memory: MemorySettings = MemorySettings()
     llm: LlmSettings = LlmSettings()
     agent: AgentSettings = AgentSettings()
+    voice: VoiceSettings = VoiceSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -87,6 +87,15 @@ class WorkflowError(UserError):
         self.problems = problems or []
 
 
+class VoiceUnavailable(UserError):
+    """Speech cannot work here as asked: no microphone or speaker, PortAudio or espeak-ng
+    missing, the speech model absent or damaged. Never a crash: the hint always says what to
+    install or do instead (e.g. write the speech to a file)."""
+
+    def __init__(self, message: str, *, hint: str) -> None:
+        super().__init__(message, hint=hint)
+
+
 class PluginError(Mark1Error):
     """The plugin's author (or its repository) must change something for it to work."""
 

@@ -25,6 +25,9 @@ HEAVY = (
     "tokenizers",
     "numpy",
     "faster_whisper",
+    "ctranslate2",
+    "pyttsx3",
+    "sounddevice",
     "docker",
     "asyncio",
 )
