@@ -6,6 +6,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -82,18 +83,50 @@ def plan(request: str, as_json: bool) -> None:
 
 
 @click.command(epilog=MODEL_HELP)
-@click.argument("request")
+@click.argument("request", required=False)
+@click.option(
+    "--voice",
+    "voice_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Take the request from this recording (a WAV file) instead.",
+)
 @yes_option
 @json_option
-def ask(request: str, yes: bool, as_json: bool) -> None:
+def ask(request: str | None, voice_file: Path | None, yes: bool, as_json: bool) -> None:
     """Ask the assistant once and print its answer.
 
     \b
     Examples:
       mark1 ask "what plugins do I have?"
       mark1 ask "summarise sales.csv" --yes
+      mark1 ask --voice request.wav --yes       # a spoken request, transcribed offline
 
     A plan is shown and runs after you approve it (--yes approves in scripts); questions the
     assistant must ask are asked here. Exit status: 0 answered, 1 failed or rejected.
     """
+    if voice_file is not None:
+        if request:
+            raise click.UsageError("give a REQUEST or --voice FILE, not both")
+        request = heard(voice_file, quiet=as_json)
+    if not request:
+        raise click.UsageError('say what you want: mark1 ask "REQUEST" or --voice FILE.wav')
     finish(serve(request, plan_only=False, yes=yes, as_json=as_json), as_json)
+
+
+def heard(recording: Path, *, quiet: bool) -> str:
+    """The words spoken in ``recording``; nothing heard is an error worth a clear message."""
+    from assistant.config import load_settings
+    from assistant.errors import InputError
+    from assistant.voice.grounding import grounded
+    from assistant.voice.stt import transcriber
+
+    spoken = transcriber(load_settings().voice.stt_model).transcribe(recording).text.strip()
+    text = grounded(spoken, Path.cwd())
+    if not text:
+        raise InputError(
+            f"no speech heard in {recording}",
+            hint="record the request again, closer to the microphone, or type it",
+        )
+    if not quiet:
+        click.echo(f"heard: {text}", err=True)
+    return text

@@ -113,3 +113,15 @@ def test_microphone_without_a_device_is_unavailable_with_a_hint() -> None:
         MicrophoneSource(device).chunks()
     assert "microphone" in caught.value.message
     assert "mark1 voice devices" in (caught.value.hint or "")
+
+
+def test_misheard_names_are_grounded_in_the_working_folder(tmp_path: Path) -> None:
+    from assistant.voice.grounding import grounded
+
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "sales.csv").write_text("a\n")
+    said = "compress all images in the photo folder and summarise sale.csv for me"
+    assert grounded(said, tmp_path) == (
+        "compress all images in the photos folder and summarise sales.csv for me"
+    )
+    assert grounded("show the photos", tmp_path / "missing") == "show the photos"
