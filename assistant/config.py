@@ -131,6 +131,12 @@ class VoiceSettings(BaseModel):
         "en-us", min_length=1, description="espeak-ng voice (`espeak-ng --voices` lists them)."
     )
     rate: int = Field(175, ge=80, le=450, description="Speaking rate, words per minute.")
+    send_at_once: bool = Field(
+        True, description="Send a spoken request at once (off: put it in the box to correct)."
+    )
+    speak_replies: bool = Field(
+        True, description="Speak the answers to spoken requests (when a speaker exists)."
+    )
 
 
 LlmProfileName = Literal[

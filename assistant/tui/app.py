@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from textual.app import App
 from textual.binding import Binding
 
+from assistant.tui.listening import SourceFactory, microphone
 from assistant.tui.screens.chat import ChatScreen
 from assistant.tui.session import AgentSession
 
@@ -32,9 +33,14 @@ class AssistantApp(App[None]):
         Binding("f2", "switch_theme", "Light/dark"),  # ctrl+t is kept for push-to-talk
     ]
 
-    def __init__(self, session: AgentSession | None = None) -> None:
+    def __init__(
+        self, session: AgentSession | None = None, audio_source: SourceFactory = microphone
+    ) -> None:
+        """``audio_source`` makes the source push-to-talk records from (tests: WAV files)."""
         super().__init__()
         self.session = session or AgentSession()
+        self.audio_source = audio_source
+        self.speechless = False  # no speaker here: said once, then answers stay silent
         self._agent_task: asyncio.Task[Agent] | None = None
 
     def on_mount(self) -> None:

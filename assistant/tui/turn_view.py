@@ -3,6 +3,8 @@ belongs, and the ones that need the person answered through dialogs."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +26,9 @@ if TYPE_CHECKING:
 class TurnView:
     """Shows one turn on ``screen``."""
 
-    def __init__(self, screen: ChatScreen) -> None:
+    def __init__(self, screen: ChatScreen, by_voice: bool = False) -> None:
         self.screen = screen
+        self.by_voice = by_voice  # a spoken request: questions are heard, answers spoken
         self.app = screen.app
         self.answer: AssistantMessage | None = None
         self.files: list[Path] = []
@@ -46,6 +49,8 @@ class TurnView:
         elif isinstance(event, ae.Answer):
             await self._answer().finish(event.text)
             self.answer = None
+            if self.by_voice and event.text:
+                self.screen.speak(event.text)
             if self.files:
                 self.screen.say(ArtifactList(self.files))
                 self.files = []
@@ -60,7 +65,8 @@ class TurnView:
         elif isinstance(event, ae.PlanProposed):
             await self._plan(event)
         elif isinstance(event, ae.QuestionAsked):
-            answer = await self.app.push_screen_wait(QuestionScreen(event.question))
+            question = QuestionScreen(event.question)
+            answer = await self._dialog(question, question.dismiss)
             if answer is None:
                 self.screen.workers.cancel_group(self.screen, "turn")
                 return
@@ -83,12 +89,34 @@ class TurnView:
         if not event.needs_approval:
             self.screen.say(NoteLine(f"plan: {names}"))
             return
-        decision = await self.app.push_screen_wait(PlanScreen(event))
+        plan = PlanScreen(event)
+        decision = await self._dialog(plan, plan.decide_by_voice)
         verdict = {ae.Approve: "approved", ae.Edit: "edited and approved"}.get(
             type(decision), "rejected"
         )
         self.screen.say(NoteLine(f"plan {verdict}: {names}"))
         event.reply(decision)
+
+    async def _dialog(self, dialog: Any, heard: Callable[[str], Any]) -> Any:
+        """Show ``dialog`` and wait for its result; after a spoken request the microphone
+        reopens for the answer, and ``heard`` gets what was said."""
+        result: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def dismissed(value: Any) -> None:
+            if not result.done():
+                result.set_result(value)
+
+        self.app.push_screen(dialog, dismissed)
+        if not self.by_voice:
+            return await result
+        listening = asyncio.ensure_future(self.screen.hear())
+        await asyncio.wait({result, listening}, return_when=asyncio.FIRST_COMPLETED)
+        if result.done():
+            if self.screen.recording is not None:
+                self.screen.recording.stopped.set()
+        elif listening.result():
+            heard(listening.result())
+        return await result
 
     def _answer(self) -> AssistantMessage:
         if self.answer is None:

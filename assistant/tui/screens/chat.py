@@ -22,6 +22,7 @@ from assistant.tui.widgets.prompt import PromptArea
 
 if TYPE_CHECKING:
     from assistant.tui.app import AssistantApp
+    from assistant.tui.listening import Recording
 
 GREETING = (
     "Mark-1: say what you want done; plans are shown before anything runs. /help lists the "
@@ -54,8 +55,10 @@ class ChatScreen(Screen[None]):
 
     BINDINGS = [
         Binding("ctrl+c", "stop", "Stop", priority=True),
+        Binding("ctrl+t", "talk", "Talk", priority=True),
         Binding("ctrl+l", "logs", "Logs"),
     ]
+    recording: Recording | None = None
 
     @property
     def assistant(self) -> AssistantApp:
@@ -103,15 +106,75 @@ class ChatScreen(Screen[None]):
             self.say(UserMessage(text))
             self.serve(text)
 
+    def action_talk(self) -> None:
+        """Push-to-talk: start listening, or stop the recording that is going."""
+        if self.recording is not None:
+            self.recording.stopped.set()
+        elif self.assistant.turn_running:
+            self.app.notify("A request is still running: ctrl+c stops it.", severity="warning")
+        else:
+            self.listen_for_request()
+
+    @work(group="voice", exclusive=True)
+    async def listen_for_request(self) -> None:
+        text = await self.hear()
+        if not text:
+            return
+        agent = await self.assistant.agent()
+        if agent.settings.voice.send_at_once:
+            self.say(UserMessage(f"🎤 {text}"))
+            self.serve(text, by_voice=True)
+        else:
+            self.query_one("#prompt", PromptArea).value = text
+
+    async def hear(self) -> str:
+        """Record until silence (or ctrl+t) and transcribe; "" when nothing was said or no
+        microphone can be used (the person is told why)."""
+        from assistant.errors import Mark1Error
+        from assistant.tui.listening import Recording, describe, level_line
+
+        agent = await self.assistant.agent()
+        recording = self.recording = Recording(self.assistant.audio_source())
+        meter = self.set_interval(0.1, lambda: self.set_status(level_line(recording)))
+        try:
+            text = await recording.words(agent.settings.voice.stt_model, agent.base_dir)
+        except Mark1Error as exc:
+            self.app.notify(describe(exc), severity="error", timeout=8)
+            return ""
+        finally:
+            meter.stop()
+            self.recording = None
+            self.set_status(f"{agent.planner_label} · ready")
+        if not text:
+            self.app.notify("Nothing heard.", severity="warning")
+        return text
+
+    @work(group="speech", exclusive=True)
+    async def speak(self, text: str) -> None:
+        """Say ``text`` (shortened) unless speaking is off or no speaker exists (said once)."""
+        import asyncio
+
+        from assistant.errors import Mark1Error
+        from assistant.tui.listening import describe, speak
+
+        settings = (await self.assistant.agent()).settings.voice
+        if not settings.speak_replies or not text or self.assistant.speechless:
+            return
+        try:
+            await asyncio.to_thread(speak, text, settings.voice, settings.rate)
+        except Mark1Error as exc:
+            self.assistant.speechless = True
+            self.app.notify(f"answers are not spoken: {describe(exc)}", timeout=8)
+
     @work(group="turn", exclusive=True)
-    async def serve(self, text: str) -> None:
+    async def serve(self, text: str, by_voice: bool = False) -> None:
         """One turn of the agent, its events shown as they come."""
         from assistant.errors import Mark1Error
         from assistant.tui.turn_view import TurnView
 
         agent = await self.assistant.agent()
         try:
-            await TurnView(self).run(agent, text)
+            await TurnView(self, by_voice=by_voice).run(agent, text)
         except Mark1Error as exc:  # said to the person; the conversation goes on
             self.say(NoteLine(exc.render(), classes="warning", markup=False))
             self.app.notify(exc.message, severity="error")

@@ -121,6 +121,19 @@ class PlanScreen(ModalScreen[Decision]):
         else:
             self.dismiss(Approve())
 
+    def decide_by_voice(self, said: str) -> None:
+        """A spoken yes runs the plan (edits included), a spoken no rejects it; anything else
+        leaves the dialog to the keys."""
+        from assistant.tui.listening import decision_in
+
+        decision = decision_in(said)
+        if decision is True:
+            self.action_approve()
+        elif decision is False:
+            self.dismiss(Reject(f"the person said: {said}"))
+        else:
+            self.app.notify(f"heard “{said}”: say yes or no, or use the keys", timeout=6)
+
     def action_reject(self) -> None:
         self._ask("reason", "Why? (the assistant plans again; empty: just cancel)")
 
