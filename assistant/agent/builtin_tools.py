@@ -8,12 +8,15 @@ question to the person and the plan up for approval. The others act at once; onl
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.agent.function_tools import FunctionTool, function_tool
 from assistant.agent.plan import Plan, PlanStep, Question
 from assistant.config import Settings
 from memory.store import Store
+
+if TYPE_CHECKING:
+    from memory.memories import MemoryStore
 
 ASK_USER = "ask_user"
 PROPOSE_PLAN = "propose_plan"
@@ -39,12 +42,20 @@ class Builtins:
         self.store = store
         self.settings = settings
         self.session_id = session_id
+        self._memory: MemoryStore | None = None
+
+    async def memory(self) -> MemoryStore:
+        """The conversational memory, opened once for the conversation (opening checks the
+        model record and finishes pending forgetting: work not worth repeating per call)."""
+        if self._memory is None:
+            from assistant.memory_access import memory_store
+
+            self._memory = await memory_store(self.store, self.settings)
+        return self._memory
 
     async def recall(self, query: str) -> str:
         """Search what you remember of earlier conversations, runs and facts."""
-        from assistant.memory_access import memory_store
-
-        memory = await memory_store(self.store, self.settings)
+        memory = await self.memory()
         found = await memory.recall(
             query, namespace=self.settings.memory.namespace, k=self.settings.memory.recall
         )
@@ -54,9 +65,7 @@ class Builtins:
 
     async def remember(self, text: str) -> str:
         """Remember a lasting fact or preference the person told you."""
-        from assistant.memory_access import memory_store
-
-        memory = await memory_store(self.store, self.settings)
+        memory = await self.memory()
         saved = await memory.remember(
             text,
             kind="fact",

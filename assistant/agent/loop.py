@@ -13,6 +13,7 @@ the ``async for`` early (Ctrl-C) cancels whatever is running.
 from __future__ import annotations
 
 import asyncio
+import functools
 import string
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -354,17 +355,15 @@ class Agent:
         return capability_tools(enabled)
 
     async def _system_prompt(self, request: str) -> str:
-        template = (resources.files("prompts") / "agent_system.md").read_text(encoding="utf-8")
+        template = system_template()
         memories = await self._recalled(request)
         block = (
             f"\nWhat you remember that may matter:\n{fence('memory', memories)}" if memories else ""
         )
-        return string.Template(template).safe_substitute(memories=block)
+        return template.safe_substitute(memories=block)
 
     async def _recalled(self, request: str) -> str:
-        from assistant.memory_access import memory_store
-
-        memory = await memory_store(self.store, self.settings)
+        memory = await self.builtins.memory()
         found = await memory.recall(
             request,
             namespace=self.settings.memory.namespace,
@@ -415,7 +414,6 @@ class Agent:
 
     async def _remember(self, turn: Turn) -> None:
         """The turn goes into the history (SQLite) and conversational memory."""
-        from assistant.memory_access import memory_store
         from memory import history
 
         if not turn.answer or self.plan_only:
@@ -461,7 +459,7 @@ class Agent:
                 status=status,  # type: ignore[arg-type]
                 result=run_report(ran.run_id, ran.outcome),
             )
-        memory = await memory_store(self.store, self.settings)
+        memory = await self.builtins.memory()
         await memory.remember(
             f"User asked: {turn.request}\nMark-1 answered: {turn.answer}",
             kind="turn",
@@ -470,6 +468,13 @@ class Agent:
             run_id=runs[-1] if runs else None,
             embed=False,
         )
+
+
+@functools.cache
+def system_template() -> string.Template:
+    """The system prompt (prompts/agent_system.md), read once per process."""
+    text = (resources.files("prompts") / "agent_system.md").read_text(encoding="utf-8")
+    return string.Template(text)
 
 
 def _tool_message(call: ToolCall, content: str) -> Message:

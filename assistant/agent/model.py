@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from assistant.agent.profiles import CONFIGURE_HINT, ModelConfig
+from assistant.agent.profiles import CONFIGURE_HINT, PROFILES, ModelConfig
 from assistant.errors import ModelRefused, ModelUnreachable
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ class ModelReply:
     content: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
-    finish_reason: str | None = None
 
     def as_message(self) -> Message:
         """The reply as the assistant message the next call must carry."""
@@ -129,7 +128,7 @@ class ChatModel:
         ) as exc:
             raise ModelUnreachable(
                 f"{self.config.describe()} did not answer: {_reason(exc)}",
-                hint=f"is the server running? {CONFIGURE_HINT}",
+                hint=f"is {_server(self.config)} running? {CONFIGURE_HINT}",
             ) from exc
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
             raise ModelRefused(
@@ -151,7 +150,7 @@ class ChatModel:
         content = choice.message.content or ""
         if on_text and content:
             on_text(content)
-        return ModelReply(content, calls, _usage(response.usage), choice.finish_reason)
+        return ModelReply(content, calls, _usage(response.usage))
 
     async def _streamed(self, request: dict[str, Any], on_text: TextSink | None) -> ModelReply:
         stream = await self.client.chat.completions.create(
@@ -175,14 +174,20 @@ class ChatModel:
                     if part.function is not None:
                         slot[1] += part.function.name or ""
                         slot[2] += part.function.arguments or ""
-                if choice.finish_reason:
-                    reply.finish_reason = choice.finish_reason
         reply.content = "".join(text)
         reply.tool_calls = [
             ToolCall(slot[0] or f"call_{i}", slot[1], slot[2]) for i, slot in sorted(calls.items())
         ]
         reply.usage.calls = 1
         return reply
+
+
+def _server(config: ModelConfig) -> str:
+    """What to start: the profile's kind of server at its usual address, or that address."""
+    profile = PROFILES[config.profile]
+    return (
+        profile.note if config.base_url == profile.base_url else f"the server at {config.base_url}"
+    )
 
 
 def _usage(usage: Any) -> Usage:

@@ -17,10 +17,6 @@ _REFERENCE = re.compile(
 )
 
 
-class PlanProblem(ValueError):
-    """A plan that cannot run as proposed; the message tells the model what to fix."""
-
-
 def unknown_capabilities(plan: Plan, rows: Rows) -> list[str]:
     """Steps naming a capability that is not installed and enabled, as messages."""
     problems = []

@@ -23,7 +23,7 @@ class Profile:
     base_url: str
     model: str
     key_env: str | None  # the variable holding its key; None: the server needs none
-    note: str
+    note: str  # what the server is, for "is ... running?"
 
 
 PROFILES: dict[str, Profile] = {

@@ -4,7 +4,6 @@ expect."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,9 +40,6 @@ class Transcript:
     @property
     def finished(self) -> TurnFinished:
         return self.of(TurnFinished)[-1]
-
-    def kinds(self) -> Iterator[str]:
-        return (type(e).__name__ for e in self.events)
 
 
 async def drive(agent: Agent, request: str, script: Script | None = None) -> Transcript:

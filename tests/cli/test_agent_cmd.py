@@ -126,4 +126,5 @@ def test_an_unreachable_model_falls_back_to_the_offline_planner(
     assert result.code == 0, result.err
     shown = json.loads(result.out)
     assert any("did not answer" in n for n in shown["notes"])
+    assert any("is the server at http://127.0.0.1:9/v1 running?" in n for n in shown["notes"])
     assert shown["plan"]["steps"][0]["capability"] == "extract-data"
