@@ -25,6 +25,7 @@ from assistant.cli.main import run
 # fixtures shared across folders: the workflow test plugin and the scripted model server
 pytest_plugins = ("tests.workflow.wftools", "tests.agent.openai_server")
 BIN = Path(sys.executable).parent
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"  # the example plugins and data
 LOOPBACK = ("127.", "::1", "localhost")
 
 

@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+from tests.conftest import EXAMPLES
+
 SALES = EXAMPLES / "workflows" / "sales.csv"
 SVG = "{http://www.w3.org/2000/svg}"
 SCRIPTS = {

@@ -22,10 +22,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CliResult, Repo, git
+from tests.conftest import EXAMPLES, CliResult, Repo, git
 
 Cli = Callable[..., CliResult]
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def example_repo(name: str, tmp_path: Path) -> Repo:

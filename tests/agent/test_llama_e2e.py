@@ -22,9 +22,8 @@ import pytest
 from assistant.agent.events import Approve, PlanProposed, Reject
 from assistant.workflow.events import RunStarted, StepFinished
 from tests.agent.driver import agent_for, model_config
-from tests.conftest import CliResult
+from tests.conftest import EXAMPLES, CliResult
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 STARTUP_SECONDS = 120.0
 
 

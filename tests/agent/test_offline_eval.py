@@ -17,8 +17,8 @@ from assistant.agent.offline_planner import OfflinePlanner
 from assistant.agent.plan import Draft
 from assistant.plugins.manifest_loader import load_manifest
 from assistant.plugins.registry import CapabilityRow
+from tests.conftest import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CASES = yaml.safe_load((Path(__file__).parent / "offline_eval.yml").read_text())
 REQUIRED_EXACT = 0.85
 

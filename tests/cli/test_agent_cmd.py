@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.agent.openai_server import Reply, ScriptedModelServer
-from tests.conftest import CliResult
+from tests.conftest import EXAMPLES, CliResult
 
 Cli = Callable[..., CliResult]
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PIPELINE = ("csv-processor", "data-analyzer", "chart-generator", "report-builder")
 
 

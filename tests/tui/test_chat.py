@@ -20,9 +20,7 @@ from assistant.tui.widgets.artifacts import ArtifactList
 from assistant.tui.widgets.messages import AssistantMessage, NoteLine
 from assistant.tui.widgets.progress import ProgressPanel
 from tests.agent.openai_server import Reply, ScriptedModelServer
-from tests.conftest import CliResult, Repo
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.conftest import EXAMPLES, CliResult, Repo
 
 
 def plan_reply(*steps: tuple[str, str, dict]) -> Reply:

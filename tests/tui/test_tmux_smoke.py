@@ -23,9 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult
+from tests.conftest import EXAMPLES, CliResult
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ASSISTANT = Path(sys.executable).parent / "mark1-assistant"
 TMUX = shutil.which("tmux")
 EXITED = "mark1-assistant exited with status"

@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import CliResult
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.conftest import EXAMPLES, CliResult
 
 
 def test_a_spoken_request_is_planned_and_run(

@@ -4,22 +4,19 @@ request, the microphone reopening for the plan, a spoken "yes" running it."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from textual.pilot import Pilot
 
 from assistant.tui.app import AssistantApp
 from assistant.tui.widgets.messages import NoteLine, UserMessage
 from assistant.tui.widgets.progress import ProgressPanel
 from assistant.voice.audio import ArraySource, AudioSource, WavFileSource
-from tests.conftest import CliResult
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.conftest import EXAMPLES, CliResult
+from tests.tui.test_chat import until
 
 
 def notes(app: AssistantApp) -> list[str]:
@@ -30,13 +27,6 @@ def sources(*items: AudioSource) -> Callable[[], AudioSource]:
     """What push-to-talk records each time it opens the microphone, in order."""
     queue: Iterator[AudioSource] = iter(items)
     return lambda: next(queue)
-
-
-async def until(pilot: Pilot[None], check: Callable[[], bool], seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "the window never got there"
-        await pilot.pause(0.05)
 
 
 async def test_a_spoken_request_and_a_spoken_yes(
@@ -55,7 +45,7 @@ async def test_a_spoken_request_and_a_spoken_yes(
     async with app.run_test(size=(100, 30)) as pilot:
         await app.agent()
         await pilot.press("ctrl+t")
-        await until(pilot, lambda: "plan approved: image-resizer.compress" in notes(app))
+        await until(pilot, lambda: "plan approved: image-resizer.compress" in notes(app), 60)
         await until(pilot, lambda: not app.turn_running)
         panel = app.screen.query_one("#progress", ProgressPanel)
         assert [s.status for s in panel.steps.values()] == ["succeeded"]
