@@ -63,3 +63,9 @@ def planned_steps(
             )
         )
     return shown
+
+
+def who_does_what(steps: list[PlannedStep]) -> str:
+    """The seed's one-line summary of a plan: "I'll use data-analyzer for ..., and ..."."""
+    users = ", ".join(dict.fromkeys(f"{s.plugin} for {s.capability}" for s in steps))
+    return f"I'll use {users}."

@@ -203,8 +203,9 @@ class AgentConsole:
 
 def render_plan(event: ae.PlanProposed) -> str:
     """The plan as the seed's dialogue shows it: who does what, then every step in full."""
-    users = ", ".join(dict.fromkeys(f"{s.plugin} for {s.capability}" for s in event.steps))
-    lines = [f"I'll use {users}."]
+    from assistant.agent.approval import who_does_what
+
+    lines = [who_does_what(event.steps)]
     title = event.plan.goal or "plan"
     lines.append(f"Plan: {title} ({len(event.steps)} step{'s' if len(event.steps) != 1 else ''})")
     for i, step in enumerate(event.steps, 1):

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from assistant.voice.audio import AudioSource, Samples
@@ -98,7 +98,3 @@ def speak(text: str, voice: str, rate: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Speaker(voice, rate).to_file(speakable(text), Path(folder) / "reply.wav")
         play(path)
-
-
-def describe(exc: Any) -> str:
-    return f"{exc.message} ({exc.hint})" if getattr(exc, "hint", None) else str(exc)

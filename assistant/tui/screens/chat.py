@@ -131,7 +131,7 @@ class ChatScreen(Screen[None]):
         """Record until silence (or ctrl+t) and transcribe; "" when nothing was said or no
         microphone can be used (the person is told why)."""
         from assistant.errors import Mark1Error
-        from assistant.tui.listening import Recording, describe, level_line
+        from assistant.tui.listening import Recording, level_line
 
         agent = await self.assistant.agent()
         recording = self.recording = Recording(self.assistant.audio_source())
@@ -139,7 +139,7 @@ class ChatScreen(Screen[None]):
         try:
             text = await recording.words(agent.settings.voice.stt_model, agent.base_dir)
         except Mark1Error as exc:
-            self.app.notify(describe(exc), severity="error", timeout=8)
+            self.app.notify(exc.render(), severity="error", timeout=8)
             return ""
         finally:
             meter.stop()
@@ -155,7 +155,7 @@ class ChatScreen(Screen[None]):
         import asyncio
 
         from assistant.errors import Mark1Error
-        from assistant.tui.listening import describe, speak
+        from assistant.tui.listening import speak
 
         settings = (await self.assistant.agent()).settings.voice
         if not settings.speak_replies or not text or self.assistant.speechless:
@@ -164,7 +164,7 @@ class ChatScreen(Screen[None]):
             await asyncio.to_thread(speak, text, settings.voice, settings.rate)
         except Mark1Error as exc:
             self.assistant.speechless = True
-            self.app.notify(f"answers are not spoken: {describe(exc)}", timeout=8)
+            self.app.notify(f"answers are not spoken: {exc.render()}", timeout=8)
 
     @work(group="turn", exclusive=True)
     async def serve(self, text: str, by_voice: bool = False) -> None:

@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from assistant.agent.approval import who_does_what
 from assistant.agent.events import (
     Approve,
     Decision,
@@ -78,9 +79,7 @@ class PlanScreen(ModalScreen[Decision]):
             yield Input(id="plan-input", classes="hidden")
 
     def _title(self) -> str:
-        steps = self.event.steps
-        users = ", ".join(dict.fromkeys(f"{s.plugin} for {s.capability}" for s in steps))
-        return f"I'll use {users}. Proceed?"
+        return f"{who_does_what(self.event.steps)} Proceed?"
 
     def _options(self) -> list[Option]:
         return [
