@@ -51,6 +51,10 @@ COMMANDS = {
         "assistant.cli.remote_cmd:remote",
         "Configure the remote hosts ssh capabilities run on.",
     ),
+    "secrets": (
+        "assistant.cli.secrets_cmd:secrets",
+        "Keep plugins' API keys and passwords encrypted (init, set, list, rotate).",
+    ),
     "voice": (
         "assistant.cli.voice_cmd:voice",
         "Speech: transcribe a WAV, speak text, list audio devices.",
