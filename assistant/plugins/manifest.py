@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from assistant.located_yaml import NAME_PATTERN
+from assistant.security.oauth import OAuthSpec
 
 EntryType = Literal["cli", "python_function", "http", "container", "ssh", "mcp", "agent"]
 SideEffects = Literal["read-only", "writes-workspace", "external", "destructive"]
@@ -97,6 +98,22 @@ class EnvVar(Strict):
     secret: bool = False
     required: bool = True
     default: str | None = None
+    choices: list[str] = Field(
+        default_factory=list, description="The only values allowed; the setup wizard offers them."
+    )
+    pattern: str | None = Field(
+        None, description="A regular expression a value must match in full (checked at setup)."
+    )
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"the pattern is not a regular expression: {exc}") from None
+        return value
 
 
 def env_var(value: Any) -> Any:
@@ -289,6 +306,9 @@ class Manifest(PluginIdentity):
     timeout: float | None = Field(None, gt=0)
     resources: Resources = Field(default_factory=Resources)
     env: list[EnvVarItem] = Field(default_factory=list)
+    oauth: OAuthSpec | None = Field(
+        None, description="The provider to sign in to; its token reaches the plugin in token_env."
+    )
     capabilities: list[Capability] = Field(min_length=1)
 
     def capability(self, name: str) -> Capability | None:

@@ -33,6 +33,7 @@ from assistant.plugins.manifest import (
     check_command,
     split_command,
 )
+from assistant.security.oauth import OAuthSpec
 
 SCHEMA_VERSIONS = ("1.0",)
 Problem = tuple[tuple[str | int, ...], str]
@@ -179,6 +180,7 @@ class V1Configuration(Strict):
     max_memory: Size = None
     sandbox: bool = True
     environment_variables: list[EnvVarItem] = Field(default_factory=list)
+    oauth: OAuthSpec | None = None
 
 
 class V1Manifest(Strict):
@@ -256,6 +258,7 @@ class V1Manifest(Strict):
             timeout=config.timeout,
             resources=Resources(max_memory=config.max_memory),
             env=config.environment_variables,
+            oauth=config.oauth,
             capabilities=capabilities,
         )
 

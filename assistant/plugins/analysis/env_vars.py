@@ -158,6 +158,7 @@ class EnvRead:
     description: str = ""
     secret: bool = False
     example: bool = False  # from an example .env file: its value shows a shape, not a default
+    choices: tuple[str, ...] = ()  # the only values allowed (a Literal[...] annotation)
 
 
 Access = tuple[str, bool, str | None]  # (name, required, default) of one read
@@ -199,6 +200,7 @@ def merged_finding(name: str, reads: list[EnvRead]) -> EnvVarFinding:
     example = next((r.default for r in reads if r.example and r.default is not None), None)
     secret = is_secret_name(name) or any(r.secret for r in reads)
     description = next((r.description for r in reads if r.description), "")
+    choices = next((list(r.choices) for r in reads if r.choices), [])
     if required and example is not None and not secret:
         description = f"{description} (e.g. {example})".strip()
     return EnvVarFinding(
@@ -207,6 +209,7 @@ def merged_finding(name: str, reads: list[EnvRead]) -> EnvVarFinding:
         required=required,
         default=in_code if in_code is not None else None if required else example,
         description=description,
+        choices=choices,
         evidence=capped_evidence(r.evidence for r in reads),
     )
 
@@ -367,6 +370,19 @@ def annotation_names(annotation: ast.expr) -> set[str]:
     return set(re.findall(r"\w+", ast.unparse(annotation)))
 
 
+def literal_choices(annotation: ast.expr) -> tuple[str, ...]:
+    """The strings of a ``Literal["a", "b"]`` annotation (optional or not): the only values
+    the setting accepts, which the setup wizard offers as a choice."""
+    for node in ast.walk(annotation):
+        if isinstance(node, ast.Subscript) and dotted_tail(node.value) == "Literal":
+            items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            found = [i.value for i in items if isinstance(i, ast.Constant)]
+            strings = [v for v in found if isinstance(v, str)]
+            if strings and len(strings) == len(items):
+                return tuple(strings)
+    return ()
+
+
 def env_prefix(cls: ast.ClassDef) -> str:
     """The prefix from ``model_config = SettingsConfigDict(env_prefix=...)`` (or a dict), or
     from pydantic v1's inner ``class Config: env_prefix = ...``."""
@@ -407,6 +423,7 @@ def settings_field_read(
         default=default,
         description=literal_str(options.get("description")) or "",
         secret=bool(SECRET_TYPES & annotation_names(field.annotation)),
+        choices=literal_choices(field.annotation),
         evidence=evidence,
     )
 

@@ -139,6 +139,7 @@ class EnvVarFinding(Model):
     )
     default: str | None = None
     description: str = ""
+    choices: list[str] = Field(default_factory=list)  # a Literal[...] annotation's values
     evidence: list[Evidence] = Field(default_factory=list)
 
 

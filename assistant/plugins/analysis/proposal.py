@@ -340,6 +340,7 @@ def _env_var(finding: Any) -> EnvVar:
         secret=finding.secret,
         required=finding.required,
         default=finding.default,
+        choices=finding.choices,
     )
 
 

@@ -319,3 +319,25 @@ def test_shebang_language_and_grep_lines_skip_comments(repo_files):
     assert grep_lines(files, "a.py", "python", ("absent",)) == []
     crlf = repo_files({"b.sh": b"echo a\r\n# key\r\nkey key\r\nlast key"})
     assert grep_lines(crlf, "b.sh", "shell", ("key",)) == [(3, "key key"), (4, "last key")]
+
+
+def test_a_literal_settings_field_lists_its_choices(repo_files):
+    found = env_vars(
+        repo_files,
+        {
+            "settings.py": """
+                from typing import Literal, Optional
+                from pydantic_settings import BaseSettings
+
+                class Settings(BaseSettings):
+                    units: Literal["metric", "imperial"] = "metric"
+                    mode: Optional[Literal["fast", "safe"]] = None
+                    level: Literal[1, 2] = 1
+            """,
+        },
+    )
+    by_name = {f.name: f for f in found}
+    assert by_name["UNITS"].choices == ["metric", "imperial"]
+    assert by_name["UNITS"].default == "metric" and not by_name["UNITS"].required
+    assert by_name["MODE"].choices == ["fast", "safe"]
+    assert by_name["LEVEL"].choices == []  # numbers are not offered as text choices
