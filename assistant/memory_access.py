@@ -15,6 +15,7 @@ from pathlib import Path
 
 from assistant import paths
 from assistant.config import Settings
+from assistant.security import known_secrets as handed_out
 from memory.capability_index import CapabilityIndex
 from memory.memories import MemoryStore
 from memory.redaction import Redactor
@@ -39,12 +40,30 @@ def _vector_index(folder: Path) -> VectorIndex:
 
 
 def known_secrets() -> list[str]:
-    """The values that must never be stored: those of secret-named environment variables."""
-    return [value for name, value in os.environ.items() if SECRET_NAME.search(name) and value]
+    """The values that must never be stored: those of secret-named environment variables and
+    every secret handed to a plugin so far (from the vault)."""
+    named = [value for name, value in os.environ.items() if SECRET_NAME.search(name) and value]
+    return [*named, *handed_out.values()]
+
+
+class CurrentRedactor(Redactor):
+    """A redactor that also knows the secrets handed out after it was made: a conversation
+    opens its memory before the first plugin runs and gets its secrets."""
+
+    __slots__ = ("_count",)
+
+    def __init__(self) -> None:
+        super().__init__(known_secrets())
+        self._count = len(handed_out.values())
+
+    def redact(self, text: str) -> str:
+        if len(handed_out.values()) != self._count:
+            self.__init__()  # type: ignore[misc]
+        return super().redact(text)
 
 
 def redactor() -> Redactor:
-    return Redactor(known_secrets())
+    return CurrentRedactor()
 
 
 async def memory_store(store: Store, settings: Settings) -> MemoryStore:

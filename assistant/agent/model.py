@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.agent.profiles import CONFIGURE_HINT, PROFILES, ModelConfig
 from assistant.errors import ModelRefused, ModelUnreachable
+from assistant.security import known_secrets
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -110,7 +111,9 @@ class ChatModel:
                 hint=f"export {self.config.missing_key}=..., or {CONFIGURE_HINT}; until then "
                 "the offline planner is used",
             )
-        request: dict[str, Any] = {"model": self.config.model, "messages": list(messages)}
+        # the last line of defence: a secret handed to a plugin never leaves for the model
+        sent = known_secrets.mask(list(messages))
+        request: dict[str, Any] = {"model": self.config.model, "messages": sent}
         if tools:
             # explicit: llama.cpp's server ignores the tools when tool_choice is left out
             request["tools"] = list(tools)

@@ -60,6 +60,9 @@ def run_async(coro: Awaitable[T]) -> T:
         finally:
             for sig in handled:
                 loop.remove_signal_handler(sig)
+            services = sys.modules.get("assistant.plugins.service_runtime")
+            if services is not None:  # local servers a plugin used end with the command
+                await services.stop_all()
 
     try:
         return asyncio.run(guarded())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,12 @@ from assistant.errors import InputError, ManifestError, PluginError, UserError
 from assistant.plugins import registry
 from assistant.plugins.manifest import Capability
 from assistant.plugins.manifest_loader import load_manifest
+from assistant.plugins.plugin_env import filled_by_mark1, variable_value
 from assistant.plugins.registry import PluginRecord
-from assistant.security.policy import policy_for, requests
+from assistant.plugins.service_runtime import local_service_environment
+from assistant.security import known_secrets
+from assistant.security.oauth_tokens import oauth_environment
+from assistant.security.policy import grants_of, policy_for, requests
 from assistant.workflow import runs
 from memory.store import Store
 
@@ -81,7 +84,8 @@ async def run_capability(
     context = await execution_context(  # may refuse (remote, policy): before any record
         store, settings, plugin, capability, checked, workdir=workdir, timeout=timeout
     )
-    context.on_event = on_event
+    if on_event is not None:
+        context.on_event = lambda event: on_event(known_secrets.mask_event(event))
     qualified = f"{plugin.name}.{capability.name}"
     run_id = await runs.start_run(
         store, kind="capability", target=qualified, inputs=checked, workdir=workdir, run_id=run_id
@@ -109,6 +113,7 @@ async def run_capability(
             _record(store, run_id, capability.name, PluginResult(status, error=error))
         )
         raise
+    result = known_secrets.mask_result(result)
     await _record(store, run_id, capability.name, result)
     return run_id, result
 
@@ -150,8 +155,12 @@ async def execution_context(
 ) -> RunContext:
     """Where and how the capability runs: time limit, declared environment, remote host and
     sandbox policy. Raises before anything runs when one of them cannot be granted."""
-    limit = timeout or capability.timeout or plugin.manifest.timeout or settings.run.timeout
+    chosen = grants_of(plugin).timeout  # the user's limit, from the setup wizard
+    limit = (
+        timeout or chosen or capability.timeout or plugin.manifest.timeout or settings.run.timeout
+    )
     granted = declared_environment(plugin, capability)
+    granted |= await oauth_environment(plugin) | await local_service_environment(plugin)
     remote = await remote_for(store, plugin, capability)
     policy = policy_for(plugin, capability, settings, workdir, checked)
     return RunContext(
@@ -181,24 +190,31 @@ def introduce(plugin: PluginRecord, context: RunContext) -> None:
 
 
 def declared_environment(plugin: PluginRecord, capability: Capability) -> dict[str, str]:
-    """The environment variables the manifest declares, taken from the host environment.
-
-    A plugin sees only what it declares (the rest of the environment is scrubbed). Defaults
-    fill gaps; a required variable with no value stops the run before it starts.
-    """
+    """The environment variables the manifest declares, and nothing else (the rest of the
+    environment is scrubbed), valued as ``plugin_env`` says. A required variable with no
+    value stops the run before it starts, naming the fix."""
     granted: dict[str, str] = {}
     missing = []
+    filled = filled_by_mark1(plugin)
     for var in [*plugin.manifest.env, *capability.env]:
-        value = os.environ.get(var.name, var.default)
+        if var.name in filled:
+            continue
+        value = variable_value(plugin, var)
         if value is not None:
             granted[var.name] = value
         elif var.required:
-            missing.append(var.name)
+            missing.append(var)
     if missing:
-        names = ", ".join(missing)
+        names = ", ".join(v.name for v in missing)
+        first = missing[0]
+        how = (
+            f"mark1 secrets set {plugin.name} {first.name}"
+            if first.secret
+            else f"export {first.name}=..."
+        )
         raise UserError(
             f"{plugin.name}.{capability.name} needs the environment variable(s) {names}",
-            hint=f"set them before running, e.g. export {missing[0]}=...",
+            hint=f"run `mark1 plugin configure {plugin.name}`, or `{how}`",
         )
     return granted
 

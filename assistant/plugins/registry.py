@@ -66,6 +66,7 @@ class PluginRecord(PluginVersion):
     installed_at: float
     updated_at: float
     grants: dict[str, Any]
+    config: dict[str, Any]  # what the setup wizard recorded: env values, services
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready description for ``--json`` output."""
@@ -89,8 +90,8 @@ class PluginRecord(PluginVersion):
 
 
 _SELECT = """
-SELECT p.id, p.name, p.source, p.requested_ref, p.linked, p.enabled, p.grants_json, p.installed_at,
-       p.updated_at, v.id AS version_id, v.commit_sha, v.ref, v.path, v.source_path, v.env_path,
+SELECT p.id, p.name, p.source, p.requested_ref, p.linked, p.enabled, p.grants_json, p.config_json,
+       p.installed_at, p.updated_at, v.id AS version_id, v.commit_sha, v.ref, v.path, v.source_path, v.env_path,
        v.manifest_path, v.manifest_json, v.environment_json, v.analysis_json, v.validation_json
 FROM plugins p JOIN plugin_versions v ON v.id = p.active_version_id
 WHERE p.removed_at IS NULL
@@ -119,6 +120,7 @@ def _record(row: Any) -> PluginRecord:
         installed_at=row["installed_at"],
         updated_at=row["updated_at"],
         grants=loads(row["grants_json"]) or {},
+        config=loads(row["config_json"]) or {},
     )
 
 
@@ -289,11 +291,20 @@ async def folders_in_use(store: Store) -> set[Path]:
 
 async def set_grants(store: Store, name: str, grants: dict[str, Any]) -> PluginRecord:
     """Replace what the user grants plugin ``name`` beyond the default sandbox."""
+    return await _set_json(store, name, "grants_json", grants)
+
+
+async def set_config(store: Store, name: str, config: dict[str, Any]) -> PluginRecord:
+    """Replace what the setup wizard recorded for plugin ``name`` (never secrets)."""
+    return await _set_json(store, name, "config_json", config)
+
+
+async def _set_json(store: Store, name: str, column: str, value: dict[str, Any]) -> PluginRecord:
     record = await require_plugin(store, name)
     async with store.transaction() as db:
         await db.execute(
-            "UPDATE plugins SET grants_json = ?, updated_at = ? WHERE id = ?",
-            (dumps(grants), time.time(), record.id),
+            f"UPDATE plugins SET {column} = ?, updated_at = ? WHERE id = ?",
+            (dumps(value), time.time(), record.id),
         )
     return await require_plugin(store, name)
 

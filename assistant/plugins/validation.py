@@ -12,7 +12,6 @@ install (a container engine, a remote host, a remote API's credentials) are "not
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shlex
 import shutil
@@ -31,6 +30,7 @@ from adapters.sandbox import run_confined
 from adapters.subprocess_cli import ended, last_line, plugin_environment, resolve_command
 from assistant.config import Settings
 from assistant.plugins.manifest import Capability, EntryPoint
+from assistant.plugins.plugin_env import variable_value
 from assistant.plugins.registry import PluginVersion
 from assistant.security.policy import policy_for
 
@@ -161,14 +161,14 @@ async def validate_plugin(
 
 
 def declared_values(version: PluginVersion, capabilities: Iterable[Capability]) -> dict[str, str]:
-    """The environment variables the manifest declares that this machine sets (or defaults).
+    """The environment variables the manifest declares that have a value (``plugin_env``).
 
     Unlike a run, a missing required variable stops nothing: ``--help`` or a test suite
     rarely needs it, and when one does, its failure says so.
     """
     found = {}
     for var in [*version.manifest.env, *(each for cap in capabilities for each in cap.env)]:
-        value = os.environ.get(var.name, var.default)
+        value = variable_value(version, var)
         if value is not None:
             found[var.name] = value
     return found

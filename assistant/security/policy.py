@@ -19,16 +19,20 @@ from adapters.sandbox import SandboxPolicy
 from assistant import paths
 from assistant.config import Settings
 from assistant.errors import UserError
-from assistant.plugins.manifest import Capability
+from assistant.plugins.manifest import Capability, Size
 from assistant.plugins.registry import PluginRecord, PluginVersion
 
 
 class Grants(BaseModel):
-    """What the user allows one plugin beyond the default sandbox."""
+    """What the user allows one plugin beyond the default sandbox, and the limits they chose
+    for it (in the setup wizard); a limit the user set wins over the manifest's."""
 
     trusted: bool = False
     network: bool = False
     paths: list[str] = Field(default_factory=list)
+    timeout: float | None = Field(None, gt=0)
+    max_memory: Size = None
+    cpu_seconds: int | None = Field(None, gt=0)
 
     @field_validator("paths")
     @classmethod
@@ -88,8 +92,11 @@ def policy_for(
             *(p for p, mode in granted if mode == "ro"),
         ),
         read_write=tuple(p for p, mode in granted if mode == "rw"),
-        max_memory=wanted.max_memory or plugin.manifest.resources.max_memory or limits.max_memory,
-        cpu_seconds=wanted.cpu_seconds or limits.cpu_seconds,
+        max_memory=grants.max_memory
+        or wanted.max_memory
+        or plugin.manifest.resources.max_memory
+        or limits.max_memory,
+        cpu_seconds=grants.cpu_seconds or wanted.cpu_seconds or limits.cpu_seconds,
         max_open_files=limits.max_open_files,
         max_processes=wanted.max_processes or limits.max_processes,
         cpus=limits.cpus,

@@ -23,6 +23,8 @@ from typing import Any
 from adapters.base import Event, Notice, OutputLine, PluginResult, Progress
 from assistant.config import Settings
 from assistant.errors import Mark1Error, UserError
+from assistant.security import known_secrets
+from assistant.security.secret_lookup import workflow_secret
 from assistant.workflow import events as ev
 from assistant.workflow.bus import Bus
 from assistant.workflow.cache import cache_key
@@ -171,7 +173,8 @@ class Engine:
         await self.journal.run_finished(status, outputs, error)
         duration = time.perf_counter() - started
         self._emit(ev.RunFinished(self.run_id, status, duration, outputs, error))
-        return RunOutcome(status, outputs, error, outcomes)
+        shown = {n: self.secrets.masked_outcome(o) for n, o in outcomes.items()}
+        return RunOutcome(status, outputs, error, shown)
 
     async def _stopped(self, started: float, status: str, reason: str) -> None:
         """Record a run that did not reach its end: its running steps and itself."""
@@ -672,46 +675,39 @@ class Engine:
 
 
 class _Secrets(dict[str, str]):
-    """What ``${secrets.NAME}`` reads (the environment, for now). Every value read is
-    remembered so it is masked wherever the run records or reports its inputs."""
+    """What ``${secrets.NAME}`` reads: the environment first (CI overrides), then the vault's
+    ``workflows`` scope. Every value read is remembered, and with the secrets handed to
+    plugins (``known_secrets``) masked wherever the run records or reports anything."""
 
     def __init__(self, source: Mapping[str, str]) -> None:
         super().__init__(source)
         self.read: set[str] = set()
 
     def get(self, key: str, default: Any = None) -> Any:
-        value = super().get(key, default)
+        value = super().get(key)
+        if value is None:
+            value = workflow_secret(key)
         if isinstance(value, str) and value:
             self.read.add(value)
-        return value
+            return value
+        return default
 
     def masked_result(self, result: PluginResult) -> PluginResult:
-        """``result`` as it may be recorded: command line, output tails, error and outputs
-        masked."""
-        if not self.read:
-            return result
+        """``result`` as it may be recorded."""
+        return known_secrets.mask_result(result, self.read)
+
+    def masked_outcome(self, outcome: Outcome) -> Outcome:
+        """A step's outcome as the run reports it (later steps saw the real values)."""
         return replace(
-            result,
-            outputs=self.mask(result.outputs),
-            command=self.mask(result.command),
-            stdout=self.mask(result.stdout),
-            stderr=self.mask(result.stderr),
-            error=self.mask(result.error),
+            outcome,
+            outputs=self.mask(outcome.outputs),
+            items=self.mask(outcome.items),
+            error=self.mask(outcome.error),
         )
 
     def mask(self, value: Any) -> Any:
-        """``value`` with every secret read so far replaced by ``***``."""
-        if not self.read:
-            return value
-        if isinstance(value, str):
-            for secret in self.read:
-                value = value.replace(secret, "***")
-            return value
-        if isinstance(value, dict):
-            return {k: self.mask(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.mask(v) for v in value]
-        return value
+        """``value`` with every secret read or handed out so far replaced by ``***``."""
+        return known_secrets.mask(value, self.read)
 
 
 class _ItemSkipped(Exception):
