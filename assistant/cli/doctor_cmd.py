@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import shutil
 import sys
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 import click
 
-from assistant.cli.output import color_enabled, echo_json, json_option
+from assistant.checks import Check
+from assistant.cli.output import json_option
 
 if TYPE_CHECKING:
     from assistant.config import Settings
@@ -17,22 +17,18 @@ if TYPE_CHECKING:
 MODEL_PROBE_SECONDS = 3.0
 
 
-@dataclass
-class Check:
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-    required: bool = True
-
-
 @click.command()
 @json_option
 def doctor(as_json: bool) -> None:
-    """Check the tools, sandbox, configuration and database Mark-1 relies on.
+    """Check the tools, sandbox, configuration, database, vault, voice and every plugin.
 
-    Exits 1 when something required is missing; optional parts only warn.
+    Exits 1 when something required is missing; optional parts (voice, npm, cgroups) only
+    warn. Each installed plugin gets one line; `mark1 plugin doctor NAME` details it.
     """
+    from assistant.cli.check_report import show_checks
+    from assistant.security.vault_doctor import vault_checks
+    from assistant.voice.stt import PACKAGED
+
     checks = [
         _python(),
         _tool("git", "git", "apt-get install git"),
@@ -40,20 +36,15 @@ def doctor(as_json: bool) -> None:
         _sandbox(),
         _cgroups(),
         _tool("npm", "npm (Node plugins)", "apt-get install npm", required=False),
-        *_config_and_store(),
     ]
-    failed = [c for c in checks if not c.ok and c.required]
-    if as_json:
-        echo_json({"ok": not failed, "checks": [asdict(c) for c in checks]})
-    else:
-        for c in checks:
-            mark = "✓" if c.ok else ("✗" if c.required else "!")
-            line = f"{mark} {c.name}: {c.detail}"
-            color = "green" if c.ok else ("red" if c.required else "yellow")
-            click.echo(click.style(line, fg=color) if color_enabled() else line)
-            if c.fix and not c.ok:
-                click.echo(f"    fix: {c.fix}")
-    sys.exit(1 if failed else 0)
+    settings, config = _configuration()
+    checks += config
+    plugins: list[Check] = []
+    if settings is not None:
+        stored, plugins = _store_and_plugins(settings)
+        checks += [stored, _workspace(settings)]
+    checks += [*vault_checks(), *_voice(settings.voice.stt_model if settings else PACKAGED)]
+    sys.exit(show_checks([*checks, *plugins], as_json))
 
 
 def _python() -> Check:
@@ -83,17 +74,12 @@ def _uv() -> Check:
 
 def _sandbox() -> Check:
     from adapters.sandbox import bwrap_problem
+    from assistant.plugins.plugin_doctor import SANDBOX_FIX
 
     problem = bwrap_problem()
     if problem is None:
         return Check("sandbox", True, "bubblewrap confines every plugin run")
-    return Check(
-        "sandbox",
-        False,
-        f"{problem}; plugins run with resource limits only",
-        "apt-get install bubblewrap, and allow unprivileged user namespaces "
-        "(sysctl kernel.unprivileged_userns_clone=1)",
-    )
+    return Check("sandbox", False, f"{problem}; plugins run with resource limits only", SANDBOX_FIX)
 
 
 def _cgroups() -> Check:
@@ -149,50 +135,89 @@ def _model(settings: Settings) -> Check:
     return Check(name, True, f"{config.describe()} answers", required=False)
 
 
-def _config_and_store() -> list[Check]:
-    import asyncio
-    import sqlite3
-
+def _configuration() -> tuple[Settings | None, list[Check]]:
     from assistant import paths
-    from assistant.config import load_settings, workspace
+    from assistant.config import load_settings
     from assistant.errors import Mark1Error
-    from memory.store import Store
 
     try:
         settings = load_settings()
     except Mark1Error as exc:
-        return [Check("configuration", False, exc.render(), "fix the file named above")]
-    checks = [Check("configuration", True, str(paths.config_file())), _model(settings)]
+        return None, [Check("configuration", False, exc.render(), "fix the file named above")]
+    return settings, [Check("configuration", True, str(paths.config_file())), _model(settings)]
 
-    async def open_store() -> None:
-        async with Store.open(paths.db_path()):
-            pass
+
+def _store_and_plugins(settings: Settings) -> tuple[Check, list[Check]]:
+    """The database, and one line per installed plugin from its ``diagnose`` (the plugins
+    are checked together: each may wait a few seconds on a service)."""
+    import asyncio
+    import sqlite3
+
+    from assistant import paths
+    from assistant.cli.output import run_async
+    from assistant.plugins import registry
+    from assistant.plugins.plugin_doctor import diagnose
+    from memory.store import Store
+
+    async def check_plugins() -> list[Check]:
+        async with Store.open(paths.db_path()) as store:
+            plugins = await registry.list_plugins(store)
+            found = await asyncio.gather(*(diagnose(store, settings, p) for p in plugins))
+        return [_plugin_line(p.name, checks) for p, checks in zip(plugins, found, strict=True)]
 
     try:
-        asyncio.run(open_store())
-        checks.append(Check("database", True, str(paths.db_path())))
+        plugins = run_async(check_plugins())
     except (OSError, sqlite3.Error) as exc:
-        checks.append(
-            Check(
-                "database",
-                False,
-                f"{paths.db_path()}: {exc}",
-                "check the folder's permissions and free disk space",
-            )
-        )
+        fix = "check the folder's permissions and free disk space"
+        return Check("database", False, f"{paths.db_path()}: {exc}", fix), []
+    return Check("database", True, str(paths.db_path())), plugins
+
+
+def _plugin_line(name: str, checks: list[Check]) -> Check:
+    """One plugin's ``diagnose`` in a line: ok, or how many problems and where to see them."""
+    problems = [c.name for c in checks if c.failed]
+    if not problems:
+        warned = sum(not c.ok for c in checks)
+        note = f" ({warned} warning{'s' * (warned > 1)})" if warned else ""
+        return Check(f"plugin {name}", True, f"ok{note}")
+    count = f"{len(problems)} problem{'s' * (len(problems) > 1)}"
+    fix = f"mark1 plugin doctor {name}"
+    return Check(f"plugin {name}", False, f"{count}: run `{fix}` ({', '.join(problems)})", fix)
+
+
+def _workspace(settings: Settings) -> Check:
+    from assistant.config import workspace
+
     folder = workspace(settings)
     probe = folder / ".mark1-doctor"
     try:
         probe.write_text("ok")
         probe.unlink()
-        checks.append(Check("workspace", True, str(folder)))
     except OSError as exc:
-        checks.append(
-            Check(
-                "workspace",
-                False,
-                f"{folder}: {exc.strerror}",
-                "mark1 init --workspace DIR with a folder you can write",
-            )
-        )
+        fix = "mark1 init --workspace DIR with a folder you can write"
+        return Check("workspace", False, f"{folder}: {exc.strerror}", fix)
+    return Check("workspace", True, str(folder))
+
+
+def _voice(stt_model: str) -> list[Check]:
+    """Speaking needs espeak-ng, listening PortAudio, a microphone and the speech model; all
+    optional: typed requests and written answers work without them."""
+    from assistant.errors import VoiceUnavailable
+    from assistant.voice.audio import DEVICES_HINT, devices
+    from assistant.voice.stt import model_folder
+
+    checks = [_tool("espeak-ng", "speech output (espeak-ng)", "apt-get install espeak-ng", False)]
+    try:
+        checks.append(Check("speech model", True, str(model_folder(stt_model)), required=False))
+    except VoiceUnavailable as exc:
+        checks.append(Check("speech model", False, exc.message, exc.hint or "", required=False))
+    try:
+        found = devices()
+    except VoiceUnavailable as exc:
+        return [*checks, Check("audio (PortAudio)", False, exc.message, exc.hint or "", False)]
+    for kind, what in (("inputs", "microphone"), ("outputs", "speaker")):
+        names = [d.name for d in found if getattr(d, kind)]
+        detail = ", ".join(names) if names else f"no {what} found"
+        fix = f"connect a {what}; {DEVICES_HINT}"
+        checks.append(Check(what, bool(names), detail, fix, required=False))
     return checks

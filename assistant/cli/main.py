@@ -46,7 +46,10 @@ COMMANDS = {
         "Validate, run, resume, save and schedule multi-step workflows.",
     ),
     "daemon": ("assistant.cli.daemon_cmd:daemon", "Run scheduled workflows until stopped."),
-    "doctor": ("assistant.cli.doctor_cmd:doctor", "Check tools, sandbox, config and database."),
+    "doctor": (
+        "assistant.cli.doctor_cmd:doctor",
+        "Check tools, sandbox, config, database, vault, voice and plugins.",
+    ),
     "remote": (
         "assistant.cli.remote_cmd:remote",
         "Configure the remote hosts ssh capabilities run on.",

@@ -22,6 +22,7 @@ from assistant.cli.output import (
     table,
     yes_option,
 )
+from assistant.cli.plugin_setup_cmd import configure, plugin_doctor
 from assistant.cli.plugin_test_cmd import plugin_test
 
 if TYPE_CHECKING:
@@ -347,6 +348,8 @@ def info(name: str, as_json: bool) -> None:
                 "environment_report": record.environment,
                 "validation": record.validation,
                 "analysis": record.analysis,
+                "grants": record.grants,
+                "config": record.config,
             }
         )
         return
@@ -499,10 +502,12 @@ def permissions(
                 network = (grants.network or "network" in grant) and "network" not in revoke
                 dropped = {normalise_path_grant(p).rsplit(":", 1)[0] for p in revoke_path}
                 kept = [p for p in grants.paths if p.rsplit(":", 1)[0] not in dropped]
-                new = Grants(
-                    trusted=grants.trusted if trust is None else trust,
-                    network=network,
-                    paths=list(dict.fromkeys([*kept, *grant_path])),
+                new = grants.model_copy(
+                    update={
+                        "trusted": grants.trusted if trust is None else trust,
+                        "network": network,
+                        "paths": list(dict.fromkeys(Grants(paths=[*kept, *grant_path]).paths)),
+                    }
                 )
                 record = await registry.set_grants(store, name, new.model_dump())
             return record, _policy_lines(record, settings, workspace(settings)), requests(record)
@@ -562,3 +567,5 @@ def import_mcp(file: Path, as_json: bool) -> None:
 
 
 plugin.add_command(plugin_test)
+plugin.add_command(configure)
+plugin.add_command(plugin_doctor)
