@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from textual.app import App
 from textual.binding import Binding
 
+from assistant.security.vault_key import set_passphrase_prompt
 from assistant.tui.listening import SourceFactory, microphone
 from assistant.tui.screens.chat import ChatScreen
 from assistant.tui.session import AgentSession
@@ -42,6 +43,9 @@ class AssistantApp(App[None]):
         self.audio_source = audio_source
         self.speechless = False  # no speaker here: said once, then answers stay silent
         self._agent_task: asyncio.Task[Agent] | None = None
+        # the terminal belongs to the app: a locked vault is opened through a dialog (the
+        # setup wizard asks) or MARK1_VAULT_KEY, never by a prompt under the screen
+        set_passphrase_prompt(None)
 
     def on_mount(self) -> None:
         self.push_screen(ChatScreen())

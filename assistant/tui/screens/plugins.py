@@ -1,8 +1,9 @@
 """The installed plugins, what each can do and how it is confined, and the lifecycle
 `mark1 plugin` offers, without leaving the app.
 
-Keys: i install from a Git URL or folder · space/t enable or disable · u update · r remove ·
-escape back to the chat.
+Keys: i install from a Git URL or folder · c configure (the setup wizard) · space/t enable or
+disable · u update · r remove · escape back to the chat. An install of a plugin that needs
+secrets, settings, services or a sign-in goes on into the setup wizard.
 
 Install, update and remove run the Installer in a worker thread with its own event loop and
 its own connection to the database, as a concurrent `mark1 plugin` process would: the
@@ -196,6 +197,7 @@ class PluginsScreen(Screen[None]):
     SUB_TITLE = "plugins"
     BINDINGS = [
         Binding("i", "install", "Install"),
+        Binding("c", "configure", "Configure"),
         Binding("space,t", "toggle_enabled", "Enable/disable"),
         Binding("u", "update", "Update"),
         Binding("r", "remove", "Remove"),
@@ -207,6 +209,7 @@ class PluginsScreen(Screen[None]):
         self.records: dict[str, PluginRecord] = {}
         self.details: dict[str, Text] = {}
         self.source = source
+        self.setup_next: str | None = None  # the plugin just installed, when it needs setup
 
     @property
     def assistant(self) -> AssistantApp:
@@ -303,7 +306,10 @@ class PluginsScreen(Screen[None]):
             return
 
         async def install(installer: Installer) -> tuple[str, str | None]:
+            from assistant.plugins.plugin_needs import needs_setup
+
             record = await installer.install(source)
+            self.setup_next = record.name if needs_setup(record.manifest) else None
             return (
                 f"installed {record.name} {record.manifest.version}: {record.status}",
                 record.name,
@@ -322,6 +328,32 @@ class PluginsScreen(Screen[None]):
             self._close_source()
         else:
             self.dismiss()
+
+    def action_configure(self) -> None:
+        name = self._chosen()
+        if name is not None:
+            self.configure(name)
+
+    def configure(self, name: str) -> None:
+        """Run the setup wizard for ``name`` (in a worker of the app's: its dialogs need one)."""
+        self.app.run_worker(self.run_wizard(name), group="plugin-setup", exclusive=True)
+
+    async def run_wizard(self, name: str) -> None:
+        from assistant.plugins.setup_wizard import Wizard
+        from assistant.tui.screens.setup import ScreenAsker
+
+        try:
+            agent = await self.assistant.agent()
+            record = await registry.require_plugin(agent.store, name)
+            asker = ScreenAsker(self.app, self.log_line)
+            report = await Wizard(agent.store, agent.settings, record, asker).run()
+        except Mark1Error as exc:
+            self.app.notify(exc.render(), severity="error")
+            return
+        status = report.test.get("status", "set up")
+        self.app.notify(f"{name} is configured: {status}", severity="information")
+        if self.is_attached:
+            self.reload(select=name)
 
     def action_toggle_enabled(self) -> None:
         name = self._chosen()
@@ -429,3 +461,7 @@ class PluginsScreen(Screen[None]):
         if self.is_attached:
             self.log_line(message)
             self.reload(select=select)
+        if self.setup_next is not None:
+            self.log_line(f"{self.setup_next} needs setting up: starting the wizard")
+            self.configure(self.setup_next)
+            self.setup_next = None
