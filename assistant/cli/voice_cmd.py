@@ -58,7 +58,7 @@ def transcribe(file: Path, as_json: bool) -> None:
 def say(text: str, out: Path | None, as_json: bool) -> None:
     """Speak TEXT with espeak-ng: on the speaker, or into a WAV file with --out."""
     from assistant.config import load_settings
-    from assistant.voice.tts import Speaker, can_play, play
+    from assistant.voice.tts import Playback, Speaker, can_play
 
     settings = load_settings().voice
     speaker = Speaker(settings.voice, settings.rate)
@@ -75,7 +75,7 @@ def say(text: str, out: Path | None, as_json: bool) -> None:
             "there is no speaker to play to", hint="write a file instead: --out speech.wav"
         )
     with tempfile.TemporaryDirectory(prefix="mark1-say-") as folder:
-        play(speaker.to_file(text, Path(folder) / "speech.wav"))
+        Playback().play(speaker.to_file(text, Path(folder) / "speech.wav"))
     if as_json:
         echo_json({"played": True})
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from assistant.voice.audio import AudioSource, Samples
+    from assistant.voice.tts import Playback
 
 SILENCE_ENDS = 1.2  # seconds of quiet after speech that end a recording
 LONGEST = 30.0
@@ -87,14 +88,15 @@ def level_line(recording: Recording) -> str:
     return f"● listening {recording.elapsed:.1f}s {meter(recording.level)}  (ctrl+t stops)"
 
 
-def speak(text: str, voice: str, rate: int) -> None:
-    """Say ``text`` (shortened for speech) on the speaker; raises VoiceUnavailable."""
+def speak(text: str, voice: str, rate: int, playback: Playback) -> None:
+    """Say ``text`` (shortened for speech) on the speaker until ``playback`` is stopped;
+    raises VoiceUnavailable."""
     import tempfile
 
     from assistant.voice import audio
-    from assistant.voice.tts import Speaker, play, speakable
+    from assistant.voice.tts import Speaker, speakable
 
     audio.device_info(None, "output")  # no speaker: say so before synthesising anything
     with tempfile.TemporaryDirectory() as folder:
         path = Speaker(voice, rate).to_file(speakable(text), Path(folder) / "reply.wav")
-        play(path)
+        playback.play(path)

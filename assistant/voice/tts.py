@@ -23,6 +23,7 @@ from typing import Any
 from assistant.errors import ConfigError, UserError, VoiceUnavailable
 
 SPOKEN_LIMIT = 300
+BLOCK_SECONDS = 0.1  # how soon a stop is heard: playback is written in blocks this long
 OUTPUT_HINT = "no sound card here: write the speech to a WAV file instead"
 _espeak_lock = threading.Lock()
 
@@ -128,27 +129,64 @@ def can_play() -> bool:
     return True
 
 
-def play(path: Path | str) -> None:
-    """Play a WAV file on the default output device: through PortAudio when it is installed,
-    else through ALSA's ``aplay``; VoiceUnavailable when neither can reach a speaker."""
-    from assistant.voice import audio
+class Playback:
+    """One utterance on the default output device: through PortAudio when it is installed,
+    else through ALSA's ``aplay``. ``stop`` (from any thread, even before ``play`` starts)
+    ends it: the person saying or typing something new interrupts the assistant."""
 
-    try:
-        audio.device_info(None, "output")
-    except VoiceUnavailable as exc:
-        if "PortAudio" not in exc.message or shutil.which("aplay") is None:
-            raise VoiceUnavailable(exc.message, hint=OUTPUT_HINT) from exc
-        done = subprocess.run(["aplay", "-q", str(path)], capture_output=True, text=True)
-        if done.returncode != 0:
+    def __init__(self) -> None:
+        self._stopped = threading.Event()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.terminate()
+
+    def play(self, path: Path | str) -> None:
+        """Play a WAV file to its end or until stopped; VoiceUnavailable when neither
+        PortAudio nor aplay can reach a speaker."""
+        from assistant.voice import audio
+
+        if self.stopped:
+            return
+        try:
+            audio.device_info(None, "output")
+        except VoiceUnavailable as exc:
+            if "PortAudio" not in exc.message or shutil.which("aplay") is None:
+                raise VoiceUnavailable(exc.message, hint=OUTPUT_HINT) from exc
+            self._aplay(Path(path), exc)
+            return
+        self._portaudio(*audio.load_wav(Path(path)))
+
+    def _portaudio(self, samples: Any, rate: int) -> None:
+        import sounddevice
+
+        block = int(rate * BLOCK_SECONDS)
+        try:
+            with sounddevice.OutputStream(samplerate=rate, channels=1, dtype="float32") as stream:
+                for start in range(0, len(samples), block):
+                    if self.stopped:
+                        stream.abort()
+                        return
+                    stream.write(samples[start : start + block].reshape(-1, 1))
+        except sounddevice.PortAudioError as exc:
+            raise VoiceUnavailable(f"the speaker cannot be used: {exc}", hint=OUTPUT_HINT) from exc
+
+    def _aplay(self, path: Path, cause: VoiceUnavailable) -> None:
+        self._process = subprocess.Popen(
+            ["aplay", "-q", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        if self.stopped:  # stopped while it was starting
+            self._process.terminate()
+        _, errors = self._process.communicate()
+        if self._process.returncode != 0 and not self.stopped:
             raise VoiceUnavailable(
-                f"aplay cannot play {path}: {done.stderr.strip()}", hint=OUTPUT_HINT
-            ) from exc
-        return
-    import sounddevice
-
-    samples, rate = audio.load_wav(Path(path))
-    try:
-        sounddevice.play(samples, rate)
-        sounddevice.wait()
-    except sounddevice.PortAudioError as exc:
-        raise VoiceUnavailable(f"the speaker cannot be used: {exc}", hint=OUTPUT_HINT) from exc
+                f"aplay cannot play {path}: {errors.decode(errors='replace').strip()}",
+                hint=OUTPUT_HINT,
+            ) from cause

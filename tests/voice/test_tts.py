@@ -10,7 +10,7 @@ import pytest
 from assistant.config import load_settings
 from assistant.errors import ConfigError, UserError, VoiceUnavailable
 from assistant.voice.audio import load_wav
-from assistant.voice.tts import Speaker, can_play, play, speakable
+from assistant.voice.tts import Playback, Speaker, can_play, speakable
 
 
 def test_speech_is_written_to_a_wav_quietly(
@@ -46,7 +46,7 @@ def test_playing_without_a_speaker_is_unavailable(tmp_path: Path) -> None:
         pytest.skip("this machine has a speaker")
     path = Speaker().to_file("hello", tmp_path / "hello.wav")
     with pytest.raises(VoiceUnavailable) as caught:
-        play(path)
+        Playback().play(path)
     assert "WAV file" in (caught.value.hint or "")
 
 

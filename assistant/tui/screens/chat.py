@@ -23,6 +23,7 @@ from assistant.tui.widgets.prompt import PromptArea
 if TYPE_CHECKING:
     from assistant.tui.app import AssistantApp
     from assistant.tui.listening import Recording
+    from assistant.voice.tts import Playback
 
 GREETING = (
     "Mark-1: say what you want done; plans are shown before anything runs. /help lists the "
@@ -59,6 +60,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+l", "logs", "Logs"),
     ]
     recording: Recording | None = None
+    playback: Playback | None = None  # the reply being spoken, if any
 
     @property
     def assistant(self) -> AssistantApp:
@@ -91,10 +93,16 @@ class ChatScreen(Screen[None]):
         for status in self.query("#status").results(Static):  # none while the app closes
             status.update(text)
 
+    def hush(self) -> None:
+        """Stop speaking: the person has something new to say."""
+        if self.playback is not None:
+            self.playback.stop()
+
     def on_prompt_area_submitted(self, message: PromptArea.Submitted) -> None:
         text = message.value.strip()
         if not text:
             return
+        self.hush()
         prompt = message.prompt
         prompt.remember(text)
         prompt.value = ""
@@ -133,6 +141,7 @@ class ChatScreen(Screen[None]):
         from assistant.errors import Mark1Error
         from assistant.tui.listening import Recording, level_line
 
+        self.hush()
         agent = await self.assistant.agent()
         recording = self.recording = Recording(self.assistant.audio_source())
         meter = self.set_interval(0.1, lambda: self.set_status(level_line(recording)))
@@ -156,12 +165,15 @@ class ChatScreen(Screen[None]):
 
         from assistant.errors import Mark1Error
         from assistant.tui.listening import speak
+        from assistant.voice.tts import Playback
 
         settings = (await self.assistant.agent()).settings.voice
         if not settings.speak_replies or not text or self.assistant.speechless:
             return
+        self.hush()
+        playback = self.playback = Playback()
         try:
-            await asyncio.to_thread(speak, text, settings.voice, settings.rate)
+            await asyncio.to_thread(speak, text, settings.voice, settings.rate, playback)
         except Mark1Error as exc:
             self.assistant.speechless = True
             self.app.notify(f"answers are not spoken: {exc.render()}", timeout=8)
