@@ -28,6 +28,10 @@ HEAVY = (
     "ctranslate2",
     "pyttsx3",
     "sounddevice",
+    "cryptography",
+    "keyring",
+    "psycopg",
+    "httpx",
     "docker",
     "asyncio",
 )
