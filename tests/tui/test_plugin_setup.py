@@ -7,10 +7,11 @@ update."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Input, Label
 
 from assistant.plugins import registry
@@ -18,7 +19,7 @@ from assistant.security import vault_key
 from assistant.tui.app import AssistantApp
 from assistant.tui.screens.plugins import InstallApprovalScreen, PluginsScreen
 from assistant.tui.screens.setup import SetupQuestionScreen
-from tests.conftest import Repo
+from tests.conftest import CliResult, Repo
 from tests.plugins.test_setup_wizard import API_KEY, MANIFEST, WEATHER
 from tests.tui.test_chat import until
 from tests.tui.test_plugins_screen import detail, log, rows
@@ -36,37 +37,46 @@ def question(app: AssistantApp) -> str:
     return str(app.screen.query_one("#question-text", Label).render())
 
 
-async def answer(pilot: object, app: AssistantApp, expected: str, text: str | None) -> None:
+async def answer(pilot: Pilot[None], app: AssistantApp, expected: str, text: str | None) -> None:
     """Wait for the dialog asking ``expected``; type ``text`` (None: take the highlighted
     choice) and press Enter; wait for that dialog to go (the next may ask the same again)."""
-    await until(
-        pilot, lambda: isinstance(app.screen, SetupQuestionScreen) and expected in question(app)
-    )
+    await asked(pilot, app, expected)
     dialog = app.screen
     if text is not None:
         dialog.query_one("#question-answer", Input).value = text
-    await pilot.press("enter")  # type: ignore[attr-defined]
+    await pilot.press("enter")
     await until(pilot, lambda: app.screen is not dialog)
 
 
-async def test_an_install_goes_on_into_the_setup_wizard(make_repo: object, tmp_path: Path) -> None:
-    repo: Repo = make_repo("weather", {"mark1.plugin.yml": MANIFEST, "weather.py": WEATHER})  # type: ignore[operator]
+async def installed(pilot: Pilot[None], app: AssistantApp, source: Path) -> PluginsScreen:
+    """The plugins screen after installing ``source`` from it (its analysis approved)."""
+    screen = PluginsScreen(str(source))
+    app.push_screen(screen)
+    await until(pilot, lambda: screen.is_mounted)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, InstallApprovalScreen), 60)
+    await pilot.press("y")
+    return screen
+
+
+async def asked(pilot: Pilot[None], app: AssistantApp, expected: str) -> None:
+    await until(
+        pilot, lambda: isinstance(app.screen, SetupQuestionScreen) and expected in question(app)
+    )
+
+
+async def test_an_install_goes_on_into_the_setup_wizard(
+    make_repo: Callable[..., Repo], tmp_path: Path
+) -> None:
+    repo = make_repo("weather", {"mark1.plugin.yml": MANIFEST, "weather.py": WEATHER})
     database = tmp_path / "forecasts.db"
     database.write_bytes(b"")
     app = AssistantApp()
     async with app.run_test(size=(100, 30)) as pilot:
         agent = await app.agent()
-        screen = PluginsScreen(str(repo.path))
-        app.push_screen(screen)
-        await until(pilot, lambda: screen.is_mounted)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, InstallApprovalScreen), 60)
-        await pilot.press("y")
-
+        screen = await installed(pilot, app, repo.path)
         await answer(pilot, app, "WEATHER_API_KEY", API_KEY)
-        await until(
-            pilot, lambda: isinstance(app.screen, SetupQuestionScreen) and "UNITS" in question(app)
-        )
+        await asked(pilot, app, "UNITS")
         await pilot.press("down")  # metric -> imperial
         await pilot.press("enter")
         await answer(pilot, app, "CITY_CODE", "oslo")
@@ -90,21 +100,16 @@ async def test_an_install_goes_on_into_the_setup_wizard(make_repo: object, tmp_p
         assert vault is not None and vault.get("weather", "WEATHER_API_KEY") == API_KEY
 
 
-async def test_escape_stops_the_wizard_and_keeps_earlier_answers(make_repo: object) -> None:
-    repo: Repo = make_repo("weather", {"mark1.plugin.yml": MANIFEST, "weather.py": WEATHER})  # type: ignore[operator]
+async def test_escape_stops_the_wizard_and_keeps_earlier_answers(
+    make_repo: Callable[..., Repo],
+) -> None:
+    repo = make_repo("weather", {"mark1.plugin.yml": MANIFEST, "weather.py": WEATHER})
     app = AssistantApp()
     async with app.run_test(size=(100, 30)) as pilot:
         agent = await app.agent()
-        screen = PluginsScreen(str(repo.path))
-        app.push_screen(screen)
-        await until(pilot, lambda: screen.is_mounted)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, InstallApprovalScreen), 60)
-        await pilot.press("y")
+        screen = await installed(pilot, app, repo.path)
         await answer(pilot, app, "WEATHER_API_KEY", API_KEY)
-        await until(
-            pilot, lambda: isinstance(app.screen, SetupQuestionScreen) and "UNITS" in question(app)
-        )
+        await asked(pilot, app, "UNITS")
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is screen)
         await until(
@@ -124,12 +129,7 @@ async def test_escape_stops_the_wizard_and_keeps_earlier_answers(make_repo: obje
 async def test_update_picks_up_a_new_commit(csv_plugin: Repo) -> None:
     app = AssistantApp()
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = PluginsScreen(str(csv_plugin.path))
-        app.push_screen(screen)
-        await until(pilot, lambda: screen.is_mounted)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, InstallApprovalScreen), 60)
-        await pilot.press("y")
+        screen = await installed(pilot, app, csv_plugin.path)
         await until(pilot, lambda: rows(screen) == ["csvtool"] and "1.0.0" in detail(screen), 120)
 
         manifest = (csv_plugin.path / "mark1.plugin.yml").read_text()
@@ -140,12 +140,12 @@ async def test_update_picks_up_a_new_commit(csv_plugin: Repo) -> None:
 
 
 async def test_a_passphrase_vault_is_opened_through_a_dialog(
-    make_repo: object, cli: object, monkeypatch: pytest.MonkeyPatch
+    make_repo: Callable[..., Repo], cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo: Repo = make_repo("weather", {"mark1.plugin.yml": MANIFEST, "weather.py": WEATHER})  # type: ignore[operator]
+    repo = make_repo("weather", {"mark1.plugin.yml": MANIFEST, "weather.py": WEATHER})
     monkeypatch.setenv("MARK1_VAULT_KEY", "a long enough passphrase")
-    assert cli("secrets", "init", "--passphrase").code == 0  # type: ignore[operator]
-    assert cli("plugin", "install", str(repo.path), "--yes").code == 0  # type: ignore[operator]
+    assert cli("secrets", "init", "--passphrase").code == 0
+    assert cli("plugin", "install", str(repo.path), "--yes").code == 0
     monkeypatch.delenv("MARK1_VAULT_KEY")
     vault_key.forget()
     app = AssistantApp()
