@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     "env_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Take answers from a KEY=VALUE file (.env style): variables by name, and "
-    "timeout, max_memory, cpu_seconds, network, service.NAME, oauth.",
+    "timeout, max_memory, cpu_seconds, network, paths, service.NAME, oauth.",
 )
 @click.option(
     "--interactive/--non-interactive",

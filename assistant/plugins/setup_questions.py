@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, Protocol
 
 from assistant.plugins.manifest import EnvVar, parse_size
@@ -112,3 +113,20 @@ def yes_no(key: str, title: str, default: bool, help: str = "") -> Question:
     return Question(
         key, title, kind="choice", choices=(YES, NO), default=YES if default else NO, help=help
     )
+
+
+def path_grants(answer: str) -> list[str]:
+    """``"~/data:ro, /srv/out:rw"`` -> normalised grants (the mode defaults to ro)."""
+    from assistant.security.policy import normalise_path_grant
+
+    if answer.strip() in ("", "none"):
+        return []
+    return [normalise_path_grant(p.strip()) for p in answer.split(",") if p.strip()]
+
+
+def paths_check(answer: str) -> str | None:
+    for grant in path_grants(answer):
+        path = Path(grant.rsplit(":", 1)[0])
+        if not path.exists():
+            return f"{path} does not exist"
+    return None

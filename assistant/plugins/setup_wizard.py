@@ -24,7 +24,7 @@ from assistant.config import Settings
 from assistant.errors import UserError
 from assistant.plugins import registry
 from assistant.plugins.local_services import why_not_local
-from assistant.plugins.manifest import Service, parse_size
+from assistant.plugins.manifest import Manifest, Service, parse_size
 from assistant.plugins.plugin_needs import asked_variables, declared_services
 from assistant.plugins.registry import PluginRecord
 from assistant.plugins.services import Probe, probe_url
@@ -35,6 +35,8 @@ from assistant.plugins.setup_questions import (
     Question,
     env_question,
     number_check,
+    path_grants,
+    paths_check,
     size_check,
     yes_no,
 )
@@ -264,8 +266,9 @@ class Wizard:
     # ---- limits --------------------------------------------------------------------------
 
     async def limits(self) -> None:
-        """Time, memory and CPU limits and network access, with what applies now as the
-        default (the user's earlier choice, else the manifest's, else the settings')."""
+        """Time, memory and CPU limits, network access and extra folders, with what applies
+        now as the default (the user's earlier choice, else the manifest's, else the
+        settings')."""
         grants = grants_of(self.plugin)
         manifest = self.plugin.manifest
         wants_network = any(c.permissions.network for c in manifest.capabilities)
@@ -299,6 +302,14 @@ class Wizard:
                 default=grants.network or wants_network,
                 help="without it the plugin runs with no network at all",
             ),
+            Question(
+                "paths",
+                "Folders it may use besides its workspace (PATH:ro or PATH:rw, comma separated;"
+                " none for none)",
+                default=", ".join(grants.paths) or "none",
+                help=_asked_paths(manifest),
+                check=paths_check,
+            ),
         ]
         answers = {q.key: await self.answer(q, self.presets.get(q.key)) for q in questions}
         chosen = {
@@ -308,6 +319,7 @@ class Wizard:
             else parse_size(answers["max_memory"]),
             "cpu_seconds": int(float(answers["cpu_seconds"])),
             "network": answers["network"] == YES,
+            "paths": path_grants(answers["paths"]),
         }
         updated = grants.model_copy(update=chosen)
         self.plugin = await registry.set_grants(self.store, self.plugin.name, updated.model_dump())
@@ -389,6 +401,11 @@ class Wizard:
             part[name] = value
         config[section] = part
         self.plugin = await registry.set_config(self.store, self.plugin.name, config)
+
+
+def _asked_paths(manifest: Manifest) -> str:
+    asked = sorted({p for c in manifest.capabilities for p in c.permissions.paths})
+    return f"the plugin asks for: {', '.join(asked)}" if asked else ""
 
 
 def _preset_name(key: str) -> str:

@@ -73,11 +73,11 @@ def weather(make_repo: Callable[..., Repo], cli: Cli) -> Repo:
     return repo
 
 
-def typed(cli: Cli, lines: list[str], *args: str) -> CliResult:
-    """``mark1 plugin configure weather ARGS`` with ``lines`` typed at its prompts."""
+def typed(cli: Cli, lines: list[str], *args: str, plugin: str = "weather") -> CliResult:
+    """``mark1 plugin configure PLUGIN ARGS`` with ``lines`` typed at its prompts."""
     with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
         pipe.send_text("".join(f"{line}\n" for line in lines))
-        return cli("plugin", "configure", "weather", "--interactive", "--json", *args)
+        return cli("plugin", "configure", plugin, "--interactive", "--json", *args)
 
 
 def wrong_password(url: str) -> str:
@@ -87,8 +87,9 @@ def wrong_password(url: str) -> str:
 
 
 def test_the_wizard_asks_checks_and_stores_every_answer(
-    weather: Repo, cli: Cli, postgres: LocalPostgres, mark1_home: Path
+    weather: Repo, cli: Cli, postgres: LocalPostgres, mark1_home: Path, tmp_path: Path
 ) -> None:
+    (tmp_path / "maps").mkdir()
     done = typed(
         cli,
         [
@@ -103,6 +104,8 @@ def test_the_wizard_asks_checks_and_stores_every_answer(
             "1GiB",  # memory limit
             "",  # CPU limit: keep the default
             "no",  # network
+            f"{tmp_path}/nowhere",  # folders: one that does not exist...
+            f"{tmp_path}/maps:ro",  # ...asked again
         ],
     )
     assert done.code == 0, done.err + done.out
@@ -114,6 +117,7 @@ def test_the_wizard_asks_checks_and_stores_every_answer(
         "max_memory": 1 << 30,
         "cpu_seconds": 600,
         "network": False,
+        "paths": [f"{tmp_path}/maps:ro"],
     }
     assert report["test"]["status"] == "ready"
     assert postgres.password not in done.out + done.err and API_KEY not in done.out + done.err
@@ -137,9 +141,9 @@ def test_the_wizard_asks_checks_and_stores_every_answer(
 def test_enter_keeps_what_is_stored_on_a_second_run(
     weather: Repo, cli: Cli, postgres: LocalPostgres
 ) -> None:
-    first = [API_KEY, "1", "", "1", postgres.url, "", "", "", ""]
+    first = [API_KEY, "1", "", "1", postgres.url, "", "", "", "", ""]
     assert typed(cli, first).code == 0
-    again = typed(cli, ["", "", "", "", "", "", "", "", ""])  # Enter everywhere
+    again = typed(cli, ["", "", "", "", "", "", "", "", "", ""])  # Enter everywhere
     assert again.code == 0, again.err
     ran = json.loads(cli("run", "weather.forecast", "--json").out)["outputs"]
     assert ran["key_length"] == len(API_KEY) and ran["database"] == "postgresql"
@@ -187,7 +191,7 @@ def test_a_local_server_is_started_with_the_plugin(
     weather: Repo, cli: Cli, postgres: LocalPostgres
 ) -> None:
     try:
-        done = typed(cli, [API_KEY, "", "", "2", "", "", "", ""])  # postgresql: a local one
+        done = typed(cli, [API_KEY, "", "", "2", "", "", "", "", ""])  # postgresql: a local one
         assert done.code == 0, done.err
         report = json.loads(done.out[done.out.index("{") :])
         assert "PostgreSQL" in report["services"]["postgresql"]

@@ -89,6 +89,7 @@ async def test_an_install_goes_on_into_the_setup_wizard(
         await answer(pilot, app, "Memory limit", "")
         await answer(pilot, app, "CPU time", "")
         await answer(pilot, app, "network", None)
+        await answer(pilot, app, "Folders", "")
         await until(pilot, lambda: "weather is ready" in log(screen), 60)
         await until(pilot, lambda: rows(screen) == ["weather"] and "ready" in detail(screen))
 
