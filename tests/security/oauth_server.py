@@ -170,6 +170,12 @@ class AuthServer:
         with self._changed:
             return self._changed.wait_for(lambda: done(self.requests), timeout)
 
+    def shown_codes(self) -> list[str]:
+        """The user codes handed out and not decided yet: what a person reads on the screen
+        of the device that is signing in."""
+        with self._changed:
+            return [d.user_code for d in self._devices.values() if d.decision is None]
+
     def answered(self, path: str) -> list[str | None]:
         """The OAuth errors (None: success) the server answered at ``path``, in order."""
         with self._changed:
