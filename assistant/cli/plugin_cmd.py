@@ -279,14 +279,16 @@ def link(path: Path, as_json: bool) -> None:
 @yes_option
 @json_option
 def remove(name: str, yes: bool, as_json: bool) -> None:
-    """Remove NAME: its files and environment go, its run history stays."""
+    """Remove NAME: its files, environment, secrets and local servers go; its run history
+    stays."""
     from assistant.plugins.installer import Installer
 
-    confirm(f"Remove plugin '{name}' and its environment?", yes)
+    confirm(f"Remove plugin '{name}', its environment and its secrets?", yes)
 
     async def go() -> PluginRecord:
         async with session() as (settings, store):
-            return await Installer(store, settings).remove(name)
+            with progress(quiet=as_json) as report:
+                return await Installer(store, settings, report).remove(name)
 
     record = run_async(go())
     if as_json:

@@ -192,9 +192,17 @@ class Installer:
         return outcomes
 
     async def remove(self, name: str) -> PluginRecord:
-        """Delete the plugin's files and environments; its run history stays."""
+        """Delete the plugin's files, environments, secrets and local servers' data; its run
+        history stays."""
+        from assistant.plugins.service_runtime import remove_local_services
+        from assistant.security.secret_lookup import forget_scope
+
         record = await registry.require_plugin(self.store, name)
         await registry.mark_removed(self.store, record)
+        if dropped := forget_scope(name):
+            self.progress(f"deleted its {dropped} secret(s) from the vault")
+        for service in await remove_local_services(record):
+            self.progress(f"deleted its local {service} server and its data")
         await self.sweep()
         await self._index_capabilities()
         return record

@@ -77,3 +77,16 @@ async def stop_all() -> None:
     servers = list(_running.values())
     _running.clear()
     await asyncio.gather(*(s.stop() for s in servers), return_exceptions=True)
+
+
+async def remove_local_services(plugin: PluginVersion) -> list[str]:
+    """Stop the plugin's local servers and delete their data (the plugin is being removed);
+    returns the services' names."""
+    removed = []
+    for name, choice in local_choices(plugin).items():
+        folder = service_folder(plugin.name, name)
+        server = _running.pop(folder, None) or local_service(choice["kind"], folder)
+        if server is not None:
+            await server.remove()
+            removed.append(name)
+    return removed

@@ -59,3 +59,9 @@ def secret_value(scope: str, name: str) -> str | None:
 
 def workflow_secret(name: str) -> str | None:
     return vault_secret(WORKFLOW_SCOPE, name)
+
+
+def forget_scope(scope: str) -> int:
+    """Delete every secret of ``scope`` from the vault (a removed plugin's); how many."""
+    where = vault_path()
+    return Vault.open(where).drop(scope) if where.exists() else 0

@@ -218,6 +218,16 @@ class Vault:
             self._write()
             return True
 
+    def drop(self, scope: str) -> int:
+        """Forget every secret of ``scope`` (a removed plugin); works without the key.
+        Returns how many there were."""
+        with self._locked():
+            self._reload()
+            dropped = self._data["secrets"].pop(scope, {})
+            if dropped:
+                self._write()
+        return len(dropped)
+
     def rotate(self, key: bytes, kdf: dict[str, Any] | None) -> int:
         """Re-seal every secret under a new key (fresh nonces too); returns how many."""
         with self._locked():

@@ -198,6 +198,13 @@ def test_a_local_server_is_started_with_the_plugin(
         ran = cli("run", "weather.forecast", "--json")
         assert ran.code == 0, ran.err
         assert json.loads(ran.out)["outputs"]["database"] == "postgresql"
+
+        removed = cli("plugin", "remove", "weather", "--yes")
+        assert removed.code == 0, removed.err
+        assert "deleted its 1 secret(s) from the vault" in removed.err
+        assert "deleted its local postgresql server and its data" in removed.err
+        assert not service_folder("weather", "postgresql").exists()
+        assert cli("secrets", "list", "weather", "--json").out.count('"name"') == 0
     finally:  # its data lives outside the test's folder when running as root
         server = local_service("postgresql", service_folder("weather", "postgresql"))
         assert server is not None

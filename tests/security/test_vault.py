@@ -226,3 +226,14 @@ def test_a_long_running_process_sees_secrets_another_one_stored(tmp_path: Path) 
     assistant.set("weather", "OTHER", "x" * 8)  # and writing keeps what the other wrote
     assert Vault.open(assistant.path).entries("weather")[0].name == "API_KEY"
     assert len(Vault.open(assistant.path).entries("weather")) == 2
+
+
+def test_a_removed_plugins_secrets_are_dropped_without_the_key(tmp_path: Path) -> None:
+    key = vault_key.new_key()
+    vault = Vault.create(tmp_path / "vault.json", key, None)
+    vault.set("gone", "TOKEN", CANARY)
+    vault.set("kept", "TOKEN", "still-here")
+    locked = Vault.open(vault.path)  # nobody typed a passphrase for this
+    assert locked.drop("gone") == 1 and locked.drop("never-there") == 0
+    assert [e.scope for e in Vault.open(vault.path).entries()] == ["kept"]
+    assert CANARY.encode() not in vault.path.read_bytes()
