@@ -2,8 +2,8 @@
 
 Synthesis always goes to a file first: that works on a headless machine (no sound card) and
 the same file can be played, kept or sent. espeak-ng is one global library per process, so
-synthesis is serialised under a lock, with a fresh pyttsx3 engine per file (a reused engine
-can lose its end-of-utterance event and hang in ``runAndWait``).
+all synthesis happens on one thread of its own, with a fresh pyttsx3 engine per file (a
+reused engine can lose its end-of-utterance event and hang in ``runAndWait``).
 
 Answers written for a screen (Markdown, long lists) are tiring to listen to; ``speakable``
 turns them into their first few plain sentences.
@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from assistant.errors import ConfigError, UserError, VoiceUnavailable
 SPOKEN_LIMIT = 300
 BLOCK_SECONDS = 0.1  # how soon a stop is heard: playback is written in blocks this long
 OUTPUT_HINT = "no sound card here: write the speech to a WAV file instead"
-_espeak_lock = threading.Lock()
+_espeak_thread = ThreadPoolExecutor(1, thread_name_prefix="espeak")
 
 _MARKDOWN = [
     (re.compile(r"```.*?(```|$)", re.S), " "),  # code blocks are not read aloud
@@ -63,6 +64,12 @@ def speakable(text: str, limit: int = SPOKEN_LIMIT) -> str:
     return spoken
 
 
+def _espeak_library() -> Any:
+    from pyttsx3.drivers import _espeak
+
+    return _espeak
+
+
 class Speaker:
     """espeak-ng with one voice and rate (the ``voice.voice`` and ``voice.rate`` settings)."""
 
@@ -76,18 +83,29 @@ class Speaker:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.unlink(missing_ok=True)
-        with _espeak_lock:
-            engine = self._engine()
-            engine.save_to_file(text, str(target))
-            # pyttsx3's espeak driver prints "Audio saved to ..." on stdout; keep it ours
-            with contextlib.redirect_stdout(io.StringIO()):
-                engine.runAndWait()
+        _espeak_thread.submit(self._synthesise, text, target).result()
         if not target.is_file():
             raise VoiceUnavailable(
                 f"espeak-ng wrote no audio to {target}",
                 hint="check espeak-ng works: espeak-ng 'hello' --stdout > /dev/null",
             )
         return target
+
+    def _synthesise(self, text: str, target: Path) -> None:
+        """On the espeak thread only: espeak-ng keeps one global state (and one synth
+        callback) per process, which engines on different threads trample."""
+        engine = self._engine()
+        try:
+            engine.save_to_file(text, str(target))
+            # pyttsx3's espeak driver prints "Audio saved to ..." on stdout; keep it ours
+            with contextlib.redirect_stdout(io.StringIO()):
+                engine.runAndWait()
+                # espeak may still hold events of this text (it buffers internally): deliver
+                # them to this engine, not to one that no longer exists
+                _espeak_library().Synchronize()
+        finally:
+            # freed here, before the next engine: a dying engine resets the synth callback
+            del engine
 
     def _engine(self) -> Any:
         try:
