@@ -353,22 +353,8 @@ class Wizard:
         return vault
 
     async def unlock(self) -> None:
-        """Ask for the passphrase of a passphrase vault through the front end (a full-screen
-        app cannot use the terminal prompt), until it opens the vault."""
-        locked = locked_passphrase_vault()
-        if locked is None or not self.interactive:
-            return
-        question = Question("vault.unlock", "Passphrase of the secrets vault", kind="secret")
-        problem = None
-        while True:
-            passphrase = await self.asker.ask(question, problem)
-            try:
-                locked.unlock(derive_key(passphrase, locked.kdf or {}))
-            except WrongVaultKey:
-                problem = "that passphrase does not open the vault"
-                continue
-            remember(locked)
-            return
+        if self.interactive:
+            await ask_to_unlock(self.asker)
 
     async def new_passphrase(self) -> str:
         first = await self.answer(
@@ -401,6 +387,25 @@ class Wizard:
             part[name] = value
         config[section] = part
         self.plugin = await registry.set_config(self.store, self.plugin.name, config)
+
+
+async def ask_to_unlock(asker: Asker) -> bool:
+    """Ask for the passphrase of a passphrase vault through the front end (a full-screen app
+    cannot use the terminal prompt), until it opens the vault; False when nothing was locked."""
+    locked = locked_passphrase_vault()
+    if locked is None:
+        return False
+    question = Question("vault.unlock", "Passphrase of the secrets vault", kind="secret")
+    problem = None
+    while True:
+        passphrase = await asker.ask(question, problem)
+        try:
+            locked.unlock(derive_key(passphrase, locked.kdf or {}))
+        except WrongVaultKey:
+            problem = "that passphrase does not open the vault"
+            continue
+        remember(locked)
+        return True
 
 
 def _asked_paths(manifest: Manifest) -> str:

@@ -42,6 +42,7 @@ class AssistantApp(App[None]):
         self.session = session or AgentSession()
         self.audio_source = audio_source
         self.speechless = False  # no speaker here: said once, then answers stay silent
+        self.speaking: bool | None = None  # /voice on|off for this session; None: settings
         self._agent_task: asyncio.Task[Agent] | None = None
         # the terminal belongs to the app: a locked vault is opened through a dialog (the
         # setup wizard asks) or MARK1_VAULT_KEY, never by a prompt under the screen

@@ -100,3 +100,20 @@ def speak(text: str, voice: str, rate: int, playback: Playback) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Speaker(voice, rate).to_file(speakable(text), Path(folder) / "reply.wav")
         playback.play(path)
+
+
+def voice_status(speaking: bool) -> str:
+    """What ``/voice`` says: the microphone and speaker PortAudio would use (or why there is
+    none), and whether answers are spoken."""
+    from assistant.errors import VoiceUnavailable
+    from assistant.voice.audio import device_info
+
+    lines = ["Push-to-talk: ctrl+t starts listening; ctrl+t again or a pause stops."]
+    for kind, what in (("input", "microphone"), ("output", "speaker")):
+        try:
+            lines.append(f"{what}: {device_info(None, kind)['name']}")
+        except VoiceUnavailable as exc:
+            lines.append(f"{what}: none ({exc.message})")
+    state = "on" if speaking else "off"
+    lines.append(f"spoken answers: {state} (/voice on or /voice off for this session)")
+    return "\n".join(lines)

@@ -21,7 +21,7 @@ from assistant.tui.screens.plugins import InstallApprovalScreen, PluginsScreen
 from assistant.tui.screens.setup import SetupQuestionScreen
 from tests.conftest import CliResult, Repo
 from tests.plugins.test_setup_wizard import API_KEY, MANIFEST, WEATHER
-from tests.tui.test_chat import until
+from tests.tui.test_chat import send, until
 from tests.tui.test_plugins_screen import detail, log, rows
 
 
@@ -164,3 +164,20 @@ async def test_a_passphrase_vault_is_opened_through_a_dialog(
         await until(pilot, lambda: app.screen is screen)
     vault = vault_key.unlocked_vault()
     assert vault is not None and vault.get("weather", "WEATHER_API_KEY") == API_KEY
+
+
+async def test_unlock_opens_a_passphrase_vault_from_the_chat(
+    cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MARK1_VAULT_KEY", "a long enough passphrase")
+    assert cli("secrets", "init", "--passphrase").code == 0
+    monkeypatch.delenv("MARK1_VAULT_KEY")
+    vault_key.forget()
+    app = AssistantApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "/unlock")
+        await answer(pilot, app, "Passphrase of the secrets vault", "a long enough passphrase")
+        await until(
+            pilot, lambda: any("vault is open" in str(n.message) for n in app._notifications)
+        )
+    assert vault_key.locked_passphrase_vault() is None  # this process has it open now

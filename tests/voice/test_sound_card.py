@@ -14,12 +14,12 @@ import numpy as np
 
 from assistant.tui.app import AssistantApp
 from assistant.tui.screens.chat import ChatScreen
-from assistant.tui.widgets.messages import UserMessage
+from assistant.tui.widgets.messages import NoteLine, UserMessage
 from assistant.voice.audio import MicrophoneSource, load_wav, record
 from assistant.voice.stt import Transcriber
 from assistant.voice.tts import Playback, Speaker
 from tests.conftest import CliResult
-from tests.tui.test_chat import until
+from tests.tui.test_chat import send, texts, until
 from tests.voice.sound_card import SoundCard
 
 Cli = Callable[..., CliResult]
@@ -58,6 +58,9 @@ async def test_push_to_talk_sends_what_the_microphone_heard(
         await until(pilot, lambda: bool(app.screen.query(UserMessage)), 60)
         (sent,) = [str(m.render()).lower() for m in app.screen.query(UserMessage)]
         assert "🎤" in sent and "compress" in sent and "summary" in sent
+        await until(pilot, lambda: not app.turn_running, 60)
+        # the answer is spoken to the card: let it finish before the window closes
+        await until(pilot, lambda: all(w.is_finished for w in app.workers if w.group == "speech"))
 
 
 def long_speech(folder: Path, seconds: float = 180.0) -> Path:
@@ -112,3 +115,26 @@ async def test_new_input_interrupts_the_spoken_reply(
         await pilot.press("enter")
         await until(pilot, lambda: not thread.is_alive(), 10)
     assert playback.stopped and len(sound_card.played()) < total * 0.9
+
+
+async def test_voice_command_names_the_devices_and_switches_spoken_answers(
+    sound_card: SoundCard,
+) -> None:
+    app = AssistantApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "/voice")
+        await until(pilot, lambda: any("microphone: default" in t for t in texts(app, NoteLine)))
+        shown = next(t for t in texts(app, NoteLine) if "microphone:" in t)
+        assert "speaker: default" in shown and "spoken answers: on" in shown
+        await send(pilot, "/voice off")
+        await until(pilot, lambda: any("spoken answers: off" in t for t in texts(app, NoteLine)))
+        chat = app.screen
+        assert isinstance(chat, ChatScreen) and not await chat.speaks()
+
+
+async def test_voice_command_says_why_there_is_no_microphone() -> None:
+    """No stand-in card: this machine has none, so PortAudio lists no device."""
+    app = AssistantApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "/voice")
+        await until(pilot, lambda: any("microphone: none (" in t for t in texts(app, NoteLine)))

@@ -40,6 +40,7 @@ SLASH_COMMANDS = [
     "/history",
     "/model",
     "/voice",
+    "/unlock",
     "/clear",
 ]
 HELP = (
@@ -47,7 +48,8 @@ HELP = (
     "/plugins manage plugins (ctrl+p) · /install URL · /workflows saved workflows · "
     "/model which planner · /runs recent runs · "
     "/memory TEXT search memory · /history carry on with a past conversation · "
-    "/clear clear the screen · ctrl+c stop · ctrl+q quit"
+    "/voice microphone, speaker, spoken answers (on|off) · /unlock the secrets vault · "
+    "/clear clear the screen · ctrl+t talk · ctrl+c stop · ctrl+q quit"
 )
 
 
@@ -168,7 +170,7 @@ class ChatScreen(Screen[None]):
         from assistant.voice.tts import Playback
 
         settings = (await self.assistant.agent()).settings.voice
-        if not settings.speak_replies or not text or self.assistant.speechless:
+        if not await self.speaks() or not text or self.assistant.speechless:
             return
         self.hush()
         playback = self.playback = Playback()
@@ -220,7 +222,9 @@ class ChatScreen(Screen[None]):
 
             open_plugins(self.app, argument.strip() if command == "/install" else "")
         elif command == "/voice":
-            self.app.notify("Voice is not available yet: type your requests.", severity="warning")
+            self.voice(argument.strip().lower())
+        elif command == "/unlock":
+            self.unlock()
         elif command in ("/model", "/runs", "/workflows"):
             self.show_info(command, argument.strip())
         elif command == "/memory":
@@ -240,6 +244,46 @@ class ChatScreen(Screen[None]):
         else:
             text = await recent_runs(agent)
         self.say(NoteLine(text))
+
+    @work(group="info")
+    async def voice(self, argument: str) -> None:
+        """``/voice``: what push-to-talk would use; ``/voice on|off``: spoken answers."""
+        import asyncio
+
+        from assistant.tui.listening import voice_status
+
+        if argument in ("on", "off"):
+            self.assistant.speaking = argument == "on"
+            if argument == "off":
+                self.hush()
+        elif argument:
+            self.app.notify("/voice, /voice on or /voice off", severity="warning")
+            return
+        speaking = await self.speaks()
+        self.say(NoteLine(await asyncio.to_thread(voice_status, speaking)))
+
+    async def speaks(self) -> bool:
+        """Whether answers are spoken: /voice on|off, else the settings."""
+        if self.assistant.speaking is not None:
+            return self.assistant.speaking
+        return (await self.assistant.agent()).settings.voice.speak_replies
+
+    @work(group="info")
+    async def unlock(self) -> None:
+        """``/unlock``: type the vault's passphrase (a plugin's secrets need it to run)."""
+        from assistant.errors import Mark1Error
+        from assistant.plugins.setup_wizard import ask_to_unlock
+        from assistant.tui.screens.setup import ScreenAsker
+
+        try:
+            opened = await ask_to_unlock(ScreenAsker(self.app, lambda text: None))
+        except Mark1Error as exc:
+            self.app.notify(exc.render(), severity="warning")
+            return
+        message = (
+            "the secrets vault is open" if opened else "the secrets vault needs no passphrase now"
+        )
+        self.app.notify(message)
 
     @work(group="info")
     async def open_memory(self, query: str) -> None:
