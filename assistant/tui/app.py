@@ -63,7 +63,7 @@ class AssistantApp(App[None]):
             self.notify(f"could not start the assistant: {task.exception()}", severity="error")
             return
         chat = next(s for s in self.screen_stack if isinstance(s, ChatScreen))
-        chat.set_status(f"{task.result().planner_label} · ready")
+        chat.show_state(task.result(), "ready")
 
     def action_switch_theme(self) -> None:
         """Light or dark, whichever the terminal's background suits (the styles use only the

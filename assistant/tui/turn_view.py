@@ -34,14 +34,15 @@ class TurnView:
         self.files: list[Path] = []
 
     async def run(self, agent: Agent, text: str) -> None:
-        self.screen.set_status(f"{agent.planner_label} · working…")
+        self.agent = agent
+        self.screen.show_state(agent, "working…")
         try:
             async for event in agent.turn(text):
                 await self.show(event)
         finally:
             if self.answer is not None:
                 await self.answer.finish()
-            self.screen.set_status(f"{agent.planner_label} · ready")
+            self.screen.show_state(agent, "ready")
 
     async def show(self, event: Any) -> None:
         if isinstance(event, ae.TextDelta):
@@ -79,6 +80,8 @@ class TurnView:
             event.reply(ae.Approve() if yes else ae.Reject())
         elif isinstance(event, we.WorkflowEvent):
             self.screen.query_one("#progress", ProgressPanel).track(event)
+            if isinstance(event, we.StepStarted | we.StepFinished):
+                self.screen.show_state(self.agent, "working…")
             if isinstance(event, we.StepFinished):
                 self.files += [f for f in produced_files(event.outputs) if f not in self.files]
             if isinstance(event, we.RunFinished) and event.status != "succeeded":

@@ -20,13 +20,16 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static, TextArea
 
+from assistant.security.vault_key import forget
 from assistant.tui.app import AssistantApp
 from assistant.tui.screens.chat import ChatScreen
 from assistant.tui.screens.plan import PlanScreen
+from assistant.tui.screens.plugins import PluginsScreen
 from assistant.tui.screens.question import QuestionScreen
 from tests.agent.openai_server import Reply, ScriptedModelServer
-from tests.conftest import Repo
+from tests.conftest import CliResult, Repo
 from tests.tui.test_chat import plan_reply, send, until
+from tests.tui.test_plugin_setup import answer, asked
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 SnapCompare = Callable[..., bool]
@@ -108,3 +111,44 @@ def test_the_question_dialog_with_choices(
         await steady(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=asked)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_plugins_screen(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    """The plugins screen with nothing installed yet: the empty table, what to press, the
+    progress log and the screen's keys (an installed plugin's detail names its source
+    folder, a temporary path that changes from run to run)."""
+    app = AssistantApp()
+
+    async def listed(pilot: Pilot[None]) -> None:
+        await send(pilot, "/plugins")
+        await until(pilot, lambda: isinstance(app.screen, PluginsScreen) and app.screen.is_mounted)
+        detail = app.screen.query_one("#plugin-detail-text", Static)
+        await until(pilot, lambda: "No plugins installed" in str(detail.render()))
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=listed)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_setup_question_asking_for_a_secret(
+    snap_compare: SnapCompare,
+    cli: Callable[..., CliResult],
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+) -> None:
+    """The setup wizard's dialog for a secret (hidden input), as /unlock shows it for the
+    vault's passphrase over the chat, after a wrong one: the question and the problem."""
+    monkeypatch.setenv("MARK1_VAULT_KEY", "a long enough passphrase")
+    assert cli("secrets", "init", "--passphrase").code == 0
+    monkeypatch.delenv("MARK1_VAULT_KEY")
+    forget()
+    app = AssistantApp()
+
+    async def asking(pilot: Pilot[None]) -> None:
+        await send(pilot, "/unlock")
+        await answer(pilot, app, "Passphrase of the secrets vault", "not it")
+        await asked(pilot, app, "Passphrase of the secrets vault")
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=asking)

@@ -21,6 +21,7 @@ from assistant.tui.widgets.progress import ProgressPanel
 from assistant.tui.widgets.prompt import PromptArea
 
 if TYPE_CHECKING:
+    from assistant.agent.loop import Agent
     from assistant.tui.app import AssistantApp
     from assistant.tui.listening import Recording
     from assistant.voice.tts import Playback
@@ -91,6 +92,24 @@ class ChatScreen(Screen[None]):
         conversation.scroll_end(animate=False)
         return widget
 
+    def show_state(self, agent: Agent, state: str) -> None:
+        """The status line: who plans, what is going on, the steps running, and voice."""
+        from assistant.tui.widgets.progress import ProgressPanel
+
+        panel = self.query("#progress").results(ProgressPanel)
+        running = sum(s.status == "running" for p in panel for s in p.steps.values())
+        parts = [agent.planner_label, state]
+        if running:
+            parts.append(f"{running} step{'s' if running > 1 else ''} running")
+        speaking = self.assistant.speaking
+        if speaking is None:
+            speaking = agent.settings.voice.speak_replies
+        if self.assistant.speechless:
+            parts.append("ctrl+t talk (no speaker)")
+        else:
+            parts.append("ctrl+t talk" + ("" if speaking else ", answers silent"))
+        self.set_status(" · ".join(parts))
+
     def set_status(self, text: str) -> None:
         for status in self.query("#status").results(Static):  # none while the app closes
             status.update(text)
@@ -155,7 +174,7 @@ class ChatScreen(Screen[None]):
         finally:
             meter.stop()
             self.recording = None
-            self.set_status(f"{agent.planner_label} · ready")
+            self.show_state(agent, "ready")
         if not text:
             self.app.notify("Nothing heard.", severity="warning")
         return text
@@ -256,6 +275,7 @@ class ChatScreen(Screen[None]):
             self.assistant.speaking = argument == "on"
             if argument == "off":
                 self.hush()
+            self.show_state(await self.assistant.agent(), "ready")
         elif argument:
             self.app.notify("/voice, /voice on or /voice off", severity="warning")
             return
