@@ -42,6 +42,7 @@ class TurnView:
         finally:
             if self.answer is not None:
                 await self.answer.finish()
+            self.screen.query_one("#progress", ProgressPanel).settle()
             self.screen.show_state(agent, "ready")
 
     async def show(self, event: Any) -> None:

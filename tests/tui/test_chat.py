@@ -138,11 +138,15 @@ async def test_ctrl_c_stops_a_running_step(model_env: ScriptedModelServer, wftoo
     app = AssistantApp()
     async with app.run_test(size=(100, 30)) as pilot:
         await start_a_long_step(pilot, app)
+        status = app.screen.query_one("#status")
+        await until(pilot, lambda: "working… · 1 step running ·" in str(status.render()))
         started = time.monotonic()
         await pilot.press("ctrl+c")
         await until(pilot, lambda: not app.turn_running, 15)
         assert time.monotonic() - started < 15
         assert any("stopped" in t for t in texts(app, NoteLine))
+        assert "step running" not in str(status.render())
+        assert progress(app).steps["wait"].status == "cancelled"  # no step left spinning
 
 
 async def test_the_offline_planner_plans_a_real_request(

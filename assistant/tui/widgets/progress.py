@@ -47,12 +47,23 @@ class ProgressPanel(Static):
             self.steps = {name: StepState() for name in event.steps}
             self.title, self.run_status = f"run {event.run_id}", "running"
         elif isinstance(event, ev.RunFinished):
-            self.run_status = event.status
+            self.settle(event.status)
         else:
             self._step_event(event)
         if not self._redraw_pending:  # a chatty plugin reports hundreds of times a second
             self._redraw_pending = True
             self.set_timer(REDRAW_EVERY, self._redraw)
+
+    def settle(self, status: str = "cancelled") -> None:
+        """The run is over (or the turn was stopped before it said so): no step it left
+        queued or running goes on spinning."""
+        if self.run_status in ("", "running"):
+            self.run_status = status
+        left = "cancelled" if self.run_status == "cancelled" else "skipped"
+        for state in self.steps.values():
+            if state.status in ("queued", "running", "retrying"):
+                state.status = left
+        self._redraw()
 
     def on_mount(self) -> None:
         self.set_interval(0.1, self._spin)
