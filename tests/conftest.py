@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from assistant.cli.main import run
+from assistant.security import vault_key
 
 # fixtures shared across folders: the workflow test plugin and the scripted model server
 pytest_plugins = ("tests.workflow.wftools", "tests.agent.openai_server")
@@ -36,7 +37,16 @@ def mark1_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in [v for v in os.environ if v.startswith("MARK1_") and v != "MARK1_HOME"]:
         monkeypatch.delenv(var)
     monkeypatch.delenv("NO_COLOR", raising=False)
+    vault_key.forget()  # a new session: no vault unlocked yet
     return home
+
+
+@pytest.fixture
+def random_vault_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh random vault key in MARK1_VAULT_KEY, as a headless machine or CI keeps it."""
+    key = vault_key.encode_key(vault_key.new_key())
+    monkeypatch.setenv("MARK1_VAULT_KEY", key)
+    return key
 
 
 @pytest.fixture(autouse=True)

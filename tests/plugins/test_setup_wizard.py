@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,6 @@ from prompt_toolkit.output import DummyOutput
 
 from assistant.plugins.local_services import LocalPostgres, local_service
 from assistant.plugins.service_runtime import service_folder
-from assistant.security import vault_key
 from tests.conftest import CliResult, Repo
 
 Cli = Callable[..., CliResult]
@@ -57,12 +56,7 @@ print(json.dumps({
 """
 
 
-@pytest.fixture(autouse=True)
-def fresh_process_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    vault_key.forget()
-    monkeypatch.setenv("MARK1_VAULT_KEY", vault_key.encode_key(vault_key.new_key()))
-    yield
-    vault_key.forget()
+pytestmark = pytest.mark.usefixtures("random_vault_key")
 
 
 @pytest.fixture

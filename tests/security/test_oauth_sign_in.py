@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -53,12 +53,7 @@ entry_points:
 """
 
 
-@pytest.fixture(autouse=True)
-def vault_in_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    vault_key.forget()
-    monkeypatch.setenv("MARK1_VAULT_KEY", vault_key.encode_key(vault_key.new_key()))
-    yield
-    vault_key.forget()
+pytestmark = pytest.mark.usefixtures("random_vault_key")
 
 
 def approve_when_shown(auth: AuthServer) -> threading.Thread:

@@ -10,13 +10,12 @@ what a real model would have been sent.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from assistant.agent.events import Approve
-from assistant.security import vault_key
 from tests.agent.driver import Script, agent_for, drive
 from tests.agent.openai_server import Reply, ScriptedModelServer
 from tests.conftest import CliResult, Repo
@@ -48,13 +47,6 @@ capabilities:
 entry_points:
   - {{capability: show, type: cli, command: python show.py}}
 """
-
-
-@pytest.fixture(autouse=True)
-def fresh_process_state() -> Iterator[None]:
-    vault_key.forget()
-    yield
-    vault_key.forget()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import keyring
@@ -21,14 +21,6 @@ from tests.conftest import CliResult
 
 CANARY = "canary-7Hq2vX9pLm4Rt8"
 Cli = Callable[..., CliResult]
-
-
-@pytest.fixture(autouse=True)
-def fresh_process_state() -> Iterator[None]:
-    """Each test is a new session: no vault unlocked yet."""
-    vault_key.forget()
-    yield
-    vault_key.forget()
 
 
 def init_with_key(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> str:

@@ -7,7 +7,7 @@ update."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,13 +24,7 @@ from tests.plugins.test_setup_wizard import API_KEY, MANIFEST, WEATHER
 from tests.tui.test_chat import send, until
 from tests.tui.test_plugins_screen import detail, log, rows
 
-
-@pytest.fixture(autouse=True)
-def vault_key_in_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    vault_key.forget()
-    monkeypatch.setenv("MARK1_VAULT_KEY", vault_key.encode_key(vault_key.new_key()))
-    yield
-    vault_key.forget()
+pytestmark = pytest.mark.usefixtures("random_vault_key")
 
 
 def question(app: AssistantApp) -> str:
