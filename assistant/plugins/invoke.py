@@ -26,10 +26,10 @@ from assistant.plugins.manifest import Capability
 from assistant.plugins.manifest_loader import load_manifest
 from assistant.plugins.plugin_env import filled_by_mark1, variable_value
 from assistant.plugins.registry import PluginRecord
-from assistant.plugins.service_runtime import local_service_environment
+from assistant.plugins.service_runtime import local_choices, local_service_environment
 from assistant.security import known_secrets
 from assistant.security.oauth_tokens import oauth_environment
-from assistant.security.policy import grants_of, policy_for, requests
+from assistant.security.policy import policy_for, requests
 from assistant.workflow import runs
 from memory.store import Store
 
@@ -155,12 +155,15 @@ async def execution_context(
 ) -> RunContext:
     """Where and how the capability runs: time limit, declared environment, remote host and
     sandbox policy. Raises before anything runs when one of them cannot be granted."""
-    chosen = grants_of(plugin).timeout  # the user's limit, from the setup wizard
+    chosen = plugin.grants.get("timeout")  # the user's limit (validated when it was stored)
     limit = (
         timeout or chosen or capability.timeout or plugin.manifest.timeout or settings.run.timeout
     )
     granted = declared_environment(plugin, capability)
-    granted |= await oauth_environment(plugin) | await local_service_environment(plugin)
+    if plugin.manifest.oauth:
+        granted |= await oauth_environment(plugin)
+    if local_choices(plugin):
+        granted |= await local_service_environment(plugin)
     remote = await remote_for(store, plugin, capability)
     policy = policy_for(plugin, capability, settings, workdir, checked)
     return RunContext(
@@ -195,8 +198,9 @@ def declared_environment(plugin: PluginRecord, capability: Capability) -> dict[s
     value stops the run before it starts, naming the fix."""
     granted: dict[str, str] = {}
     missing = []
-    filled = filled_by_mark1(plugin)
-    for var in [*plugin.manifest.env, *capability.env]:
+    declared = [*plugin.manifest.env, *capability.env]
+    filled = filled_by_mark1(plugin) if declared else set()
+    for var in declared:
         if var.name in filled:
             continue
         value = variable_value(plugin, var)

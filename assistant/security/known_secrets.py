@@ -31,8 +31,10 @@ def values() -> frozenset[str]:
 def mask(value: Any, extra: frozenset[str] | set[str] = frozenset()) -> Any:
     """``value`` (text, or JSON-like data) with every known secret replaced by ``***``;
     longer secrets first, so one that contains another is masked whole."""
+    if not _values and not extra:  # the usual case, on every step's records: no work
+        return value
     secrets = sorted(_values | set(extra), key=len, reverse=True)
-    return _masked(value, secrets) if secrets else value
+    return _masked(value, secrets)
 
 
 def _masked(value: Any, secrets: list[str]) -> Any:

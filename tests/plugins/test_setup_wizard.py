@@ -16,8 +16,14 @@ from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+from adapters.base import RunContext
+from assistant import paths
+from assistant.config import load_settings
+from assistant.plugins import registry
+from assistant.plugins.invoke import execution_context
 from assistant.plugins.local_services import LocalPostgres, local_service
 from assistant.plugins.service_runtime import service_folder
+from memory.store import Store
 from tests.conftest import CliResult, Repo
 
 Cli = Callable[..., CliResult]
@@ -151,7 +157,7 @@ def test_answers_from_an_env_file_without_a_terminal(
     answers = tmp_path / "weather.env"
     answers.write_text(
         f"# answers for CI\nexport WEATHER_API_KEY='{API_KEY}'\nUNITS=imperial\n"
-        f"DATABASE_URL=sqlite:///{database}\ntimeout=30\nnetwork=no\n"
+        f"DATABASE_URL=sqlite:///{database}\ntimeout=30\nmax_memory=300MiB\nnetwork=no\n"
     )
     done = cli(
         "plugin", "configure", "weather", "--from-env", str(answers), "--non-interactive", "--json"
@@ -161,6 +167,21 @@ def test_answers_from_an_env_file_without_a_terminal(
     assert report["limits"]["timeout"] == 30.0 and "SQLite" in report["services"]["postgresql"]
     ran = json.loads(cli("run", "weather.forecast", "--json").out)["outputs"]
     assert ran["units"] == "imperial" and ran["database"] == "sqlite"
+    (tmp_path / "work").mkdir()
+    context = asyncio.run(run_context("weather", tmp_path / "work"))
+    assert context.timeout == 30.0  # the limits chosen are the ones a run gets
+    assert context.sandbox is not None and context.sandbox.max_memory == 300 << 20
+    assert not context.sandbox.network
+
+
+async def run_context(name: str, workdir: Path) -> RunContext:
+    """How a run of ``name``'s first capability would be confined, as the engine asks."""
+    async with Store.open(paths.db_path()) as store:
+        record = await registry.require_plugin(store, name)
+        capability = record.manifest.capabilities[0]
+        return await execution_context(
+            store, load_settings(), record, capability, {}, workdir=workdir
+        )
 
 
 def test_without_a_terminal_a_missing_answer_names_what_to_give(
