@@ -24,7 +24,7 @@ from assistant.errors import InputError, ManifestError, PluginError, UserError
 from assistant.plugins import registry
 from assistant.plugins.manifest import Capability
 from assistant.plugins.manifest_loader import load_manifest
-from assistant.plugins.plugin_env import filled_by_mark1, variable_value
+from assistant.plugins.plugin_env import filled_by_mark1, how_to_set, variable_value
 from assistant.plugins.registry import PluginRecord
 from assistant.plugins.service_runtime import local_choices, local_service_environment
 from assistant.security import known_secrets
@@ -210,15 +210,9 @@ def declared_environment(plugin: PluginRecord, capability: Capability) -> dict[s
             missing.append(var)
     if missing:
         names = ", ".join(v.name for v in missing)
-        first = missing[0]
-        how = (
-            f"mark1 secrets set {plugin.name} {first.name}"
-            if first.secret
-            else f"export {first.name}=..."
-        )
         raise UserError(
             f"{plugin.name}.{capability.name} needs the environment variable(s) {names}",
-            hint=f"run `mark1 plugin configure {plugin.name}`, or `{how}`",
+            hint=how_to_set(plugin, missing[0]),
         )
     return granted
 

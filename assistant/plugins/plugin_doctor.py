@@ -20,7 +20,7 @@ from assistant.config import Settings
 from assistant.errors import Mark1Error, UserError
 from assistant.plugins.local_services import why_not_local
 from assistant.plugins.manifest import Service
-from assistant.plugins.plugin_env import filled_by_mark1
+from assistant.plugins.plugin_env import filled_by_mark1, how_to_set, value_source
 from assistant.plugins.plugin_needs import asked_variables, declared_services
 from assistant.plugins.registry import PluginRecord
 from assistant.plugins.services import Probe, probe_url
@@ -84,32 +84,20 @@ def _variables(plugin: PluginRecord, stored: set[str]) -> list[Check]:
     """Each variable the person gives, with where its value comes from (the order a run
     reads them in: ``plugin_env``)."""
     filled = filled_by_mark1(plugin)
-    configured = plugin.config.get("env", {})
     checks = []
     for var in asked_variables(plugin.manifest):
         if var.name in filled:
             continue
-        sources = [
-            ("the environment", var.name in os.environ),
-            ("the vault", var.name in stored),
-            ("the configuration", var.name in configured),
-            ("the manifest's default", var.default is not None),
-        ]
-        where = next((source for source, has in sources if has), None)
+        where = value_source(plugin, var, stored)
         name = f"variable {var.name}"
         if where is not None:
             checks.append(Check(name, True, f"set, from {where}"))
         elif not var.required:
             checks.append(Check(name, True, "not set (optional)"))
         else:
-            other = (
-                f"mark1 secrets set {plugin.name} {var.name}"
-                if var.secret
-                else f"export {var.name}=..."
-            )
             about = f" ({var.description})" if var.description else ""
-            fix = f"mark1 plugin configure {plugin.name}, or {other}"
-            checks.append(Check(name, False, f"not set, and it is required{about}", fix))
+            detail = f"not set, and it is required{about}"
+            checks.append(Check(name, False, detail, how_to_set(plugin, var)))
     return checks
 
 
