@@ -10,20 +10,17 @@ so the next start finds the same database.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from pathlib import Path
 from typing import Any
 
 from assistant import paths
 from assistant.errors import UserError
+from assistant.loop_locks import loop_lock
 from assistant.plugins.local_services import LocalService, local_service, why_not_local
 from assistant.plugins.registry import PluginRecord, PluginVersion
 from assistant.security import known_secrets
 
 _running: dict[Path, LocalService] = {}
-_starting: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-    weakref.WeakKeyDictionary()
-)  # one lock per event loop: a lock cannot be shared between loops (tests run several)
 
 
 def service_folder(plugin: str, service: str) -> Path:
@@ -46,8 +43,7 @@ def local_variables(plugin: PluginVersion) -> set[str]:
 async def started(plugin: str, name: str, kind: str) -> LocalService:
     """The local server for one service of ``plugin``, running (started once per process)."""
     folder = service_folder(plugin, name)
-    lock = _starting.setdefault(asyncio.get_running_loop(), asyncio.Lock())
-    async with lock:
+    async with loop_lock("local services"):
         server = _running.get(folder)
         if server is None:
             server = local_service(kind, folder)

@@ -7,18 +7,15 @@ so two parallel steps refreshing together would sign the person out.
 
 from __future__ import annotations
 
-import asyncio
 import os
 
+from assistant.loop_locks import loop_lock
 from assistant.plugins.registry import PluginVersion
 from assistant.security import known_secrets
 from assistant.security.oauth import OAuthSpec, access_token
 from assistant.security.secret_lookup import secret_value, vault_secret
 from assistant.security.vault import VaultLocked
 from assistant.security.vault_key import unlocked_vault
-
-# one lock per plugin and event loop (a lock cannot be shared between loops)
-_refreshing: dict[tuple[int, str], asyncio.Lock] = {}
 
 
 class VaultSlot:
@@ -54,8 +51,7 @@ async def oauth_environment(plugin: PluginVersion) -> dict[str, str]:
     if given:
         known_secrets.remember(given)
         return {spec.token_env: given}
-    lock = _refreshing.setdefault((id(asyncio.get_running_loop()), plugin.name), asyncio.Lock())
-    async with lock:
+    async with loop_lock(f"oauth refresh {plugin.name}"):
         token = await access_token(
             spec,
             VaultSlot(plugin.name, spec.provider),
