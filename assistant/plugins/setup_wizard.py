@@ -134,6 +134,8 @@ class Wizard:
             if var.secret and value:
                 await self.keep_secret(var.name, value)
             elif not var.secret:
+                # the manifest's default stays the manifest's (an update may change it)
+                value = "" if value == var.default else value
                 await self.keep_config("env", var.name, value or None)
             if value:
                 self.report.stored.append(var.name)

@@ -105,7 +105,7 @@ def test_a_healthy_plugin_passes(
     code, checks = doctor(cli, "weather")
     assert code == 0, checks
     assert checks["variable WEATHER_API_KEY"]["detail"] == "set, from the vault"
-    assert checks["variable UNITS"]["detail"] == "set, from the configuration"
+    assert checks["variable UNITS"]["detail"] == "set, from the manifest's default"
     assert checks["variable CITY_CODE"]["detail"] == "not set (optional)"
     assert "PostgreSQL" in checks["service postgresql"]["detail"]
     assert checks["vault"]["ok"] and "opened with MARK1_VAULT_KEY" in checks["vault"]["detail"]

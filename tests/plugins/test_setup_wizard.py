@@ -147,6 +147,9 @@ def test_enter_keeps_what_is_stored_on_a_second_run(
     assert again.code == 0, again.err
     ran = json.loads(cli("run", "weather.forecast", "--json").out)["outputs"]
     assert ran["key_length"] == len(API_KEY) and ran["database"] == "postgresql"
+    assert ran["units"] == "metric"  # the manifest's default, taken...
+    info = json.loads(cli("plugin", "info", "weather", "--json").out)
+    assert info["config"]["env"] == {}  # ...but not frozen: a new default would apply
 
 
 def test_answers_from_an_env_file_without_a_terminal(
