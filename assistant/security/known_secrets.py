@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from adapters.base import Event, OutputLine, PluginResult
+from adapters.base import Event, OutputLine, PluginResult, Progress
 
 MASK = "***"
 _SHORTEST = 4  # shorter values would mask ordinary words ("yes", "1") everywhere
@@ -68,7 +68,9 @@ def mask_result(
 
 
 def mask_event(event: Event) -> Event:
-    """A line a plugin printed, masked before anyone shows or logs it."""
+    """What a plugin printed or reported as progress, masked before anyone shows or logs it."""
     if isinstance(event, OutputLine) and _values:
         return replace(event, text=mask(event.text))
+    if isinstance(event, Progress) and _values:
+        return replace(event, message=mask(event.message))
     return event

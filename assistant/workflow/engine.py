@@ -666,7 +666,8 @@ class Engine:
                 log.write(f"{event.stream}: {text}")
                 self._emit(ev.StepLog(self.run_id, key, event.stream, text))
             elif isinstance(event, Progress):
-                self._emit(ev.StepProgress(self.run_id, key, event.percent, event.message))
+                message = self.secrets.mask(event.message)
+                self._emit(ev.StepProgress(self.run_id, key, event.percent, message))
             elif isinstance(event, Notice):
                 log.write(f"notice: {event.text}")
                 self._emit(ev.StepLog(self.run_id, key, "notice", event.text))

@@ -27,6 +27,7 @@ SHOW_ENV = """\
 import json, os, sys
 token = os.environ.get("LEAKY_TOKEN")
 print(f"debug: calling the API with token {token}", file=sys.stderr)
+print(f'MARK1_PROGRESS 50 "signed in as {token}"', file=sys.stderr, flush=True)
 print(json.dumps({"names": sorted(os.environ), "token": token, "length": len(token or "")}))
 """
 
@@ -74,6 +75,9 @@ def test_a_plugin_reads_its_own_secret_and_never_anothers(two_plugins: None, cli
     got = json.loads(leaky.out)["outputs"]
     assert got["length"] == len(CANARY)  # the plugin had the real value...
     assert got["token"] == "***" and CANARY not in leaky.out + leaky.err  # ...we show none of it
+    shown = cli("run", "leaky.show")  # output and progress streamed to the terminal
+    assert shown.code == 0 and CANARY not in shown.out + shown.err
+    assert "signed in as ***" in shown.err and "with token ***" in shown.err
 
 
 def test_the_environment_overrides_the_vault_for_ci(
