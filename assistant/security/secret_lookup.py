@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 
 from assistant.security import known_secrets
-from assistant.security.vault import Vault
-from assistant.security.vault_key import unlocked_vault, vault_path
+from assistant.security.vault import Vault, VaultRekeyed
+from assistant.security.vault_key import forget, unlocked_vault, vault_path
 
 WORKFLOW_SCOPE = "workflows"  # what ``${secrets.NAME}`` reads in a workflow file
 
@@ -42,11 +42,19 @@ def vault_secret(scope: str, name: str) -> str | None:
     """The vault's value of ``name`` in ``scope`` (unlocking it if need be), or None."""
     if name not in stored_names(scope):
         return None
-    vault = unlocked_vault()
-    value = vault.get(scope, name) if vault is not None else None
+    try:
+        value = _read(scope, name)
+    except VaultRekeyed:  # rotated by another process since: unlock it afresh, once
+        forget()
+        value = _read(scope, name)
     if value:
         known_secrets.remember(value)
     return value
+
+
+def _read(scope: str, name: str) -> str | None:
+    vault = unlocked_vault()
+    return vault.get(scope, name) if vault is not None else None
 
 
 def secret_value(scope: str, name: str) -> str | None:

@@ -48,6 +48,10 @@ class WrongVaultKey(UserError):
     """The key or passphrase given does not open this vault."""
 
 
+class VaultRekeyed(WrongVaultKey):
+    """Another process rotated the vault's key after this one unlocked it."""
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -301,7 +305,7 @@ class Vault:
         with contextlib.suppress(FileNotFoundError):
             fresh = json.loads(self.path.read_text(encoding="utf-8"))
             if fresh.get("check") != self._data.get("check"):
-                raise WrongVaultKey(
+                raise VaultRekeyed(
                     f"the vault at {self.path} was re-keyed by another process",
                     hint="run the command again",
                 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -229,3 +230,19 @@ def test_a_removed_plugins_secrets_are_dropped_without_the_key(tmp_path: Path) -
     assert locked.drop("gone") == 1 and locked.drop("never-there") == 0
     assert [e.scope for e in Vault.open(vault.path).entries()] == ["kept"]
     assert CANARY.encode() not in vault.path.read_bytes()
+
+
+def test_a_long_running_process_follows_a_rotation_made_elsewhere(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.security.secret_lookup import vault_secret
+
+    init_with_key(cli, monkeypatch)
+    store(cli, monkeypatch, "weather", "API_KEY", CANARY)
+    assert vault_secret("weather", "API_KEY") == CANARY  # e.g. the window, unlocked
+    elsewhere = Vault.open(vault_key.vault_path())  # `mark1 secrets rotate` in a terminal
+    elsewhere.unlock(base64.urlsafe_b64decode(os.environ["MARK1_VAULT_KEY"]))
+    new = vault_key.new_key()
+    elsewhere.rotate(new, None)
+    monkeypatch.setenv("MARK1_VAULT_KEY", vault_key.encode_key(new))
+    assert vault_secret("weather", "API_KEY") == CANARY  # unlocked again with the new key
