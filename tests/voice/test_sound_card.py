@@ -129,7 +129,7 @@ async def test_voice_command_names_the_devices_and_switches_spoken_answers(
         await send(pilot, "/voice off")
         await until(pilot, lambda: any("spoken answers: off" in t for t in texts(app, NoteLine)))
         chat = app.screen
-        assert isinstance(chat, ChatScreen) and not await chat.speaks()
+        assert isinstance(chat, ChatScreen) and not chat.speaks(await app.agent())
 
 
 async def test_voice_command_says_why_there_is_no_microphone() -> None:

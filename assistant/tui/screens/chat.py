@@ -101,13 +101,10 @@ class ChatScreen(Screen[None]):
         parts = [agent.planner_label, state]
         if running:
             parts.append(f"{running} step{'s' if running > 1 else ''} running")
-        speaking = self.assistant.speaking
-        if speaking is None:
-            speaking = agent.settings.voice.speak_replies
         if self.assistant.speechless:
             parts.append("ctrl+t talk (no speaker)")
         else:
-            parts.append("ctrl+t talk" + ("" if speaking else ", answers silent"))
+            parts.append("ctrl+t talk" + ("" if self.speaks(agent) else ", answers silent"))
         self.set_status(" · ".join(parts))
 
     def set_status(self, text: str) -> None:
@@ -188,8 +185,9 @@ class ChatScreen(Screen[None]):
         from assistant.tui.listening import speak
         from assistant.voice.tts import Playback
 
-        settings = (await self.assistant.agent()).settings.voice
-        if not await self.speaks() or not text or self.assistant.speechless:
+        agent = await self.assistant.agent()
+        settings = agent.settings.voice
+        if not self.speaks(agent) or not text or self.assistant.speechless:
             return
         self.hush()
         playback = self.playback = Playback()
@@ -279,14 +277,14 @@ class ChatScreen(Screen[None]):
         elif argument:
             self.app.notify("/voice, /voice on or /voice off", severity="warning")
             return
-        speaking = await self.speaks()
+        speaking = self.speaks(await self.assistant.agent())
         self.say(NoteLine(await asyncio.to_thread(voice_status, speaking)))
 
-    async def speaks(self) -> bool:
+    def speaks(self, agent: Agent) -> bool:
         """Whether answers are spoken: /voice on|off, else the settings."""
         if self.assistant.speaking is not None:
             return self.assistant.speaking
-        return (await self.assistant.agent()).settings.voice.speak_replies
+        return agent.settings.voice.speak_replies
 
     @work(group="info")
     async def unlock(self) -> None:
