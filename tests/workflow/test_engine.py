@@ -524,10 +524,18 @@ steps:
     assert given == [str(stored[0]), str(stored[0])]
 
 
+@pytest.mark.parametrize("source", ["environment", "vault"])
 def test_secrets_reach_the_step_but_never_its_records(
-    cli: Cli, workflow_file: Write, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, workflow_file: Write, monkeypatch: pytest.MonkeyPatch, source: str
 ) -> None:
-    monkeypatch.setenv("MY_TOKEN", "s3cr3t-t0ken")
+    """``${secrets.X}`` reads the environment, else the vault's ``workflows`` scope."""
+    if source == "environment":
+        monkeypatch.setenv("MY_TOKEN", "s3cr3t-t0ken")
+    else:
+        from tests.security.test_vault import init_with_key, store
+
+        init_with_key(cli, monkeypatch)
+        store(cli, monkeypatch, "workflows", "MY_TOKEN", "s3cr3t-t0ken")
     path = workflow_file(
         """
 name: secretive
