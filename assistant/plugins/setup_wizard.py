@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,7 +206,9 @@ class Wizard:
             "services", service.name, {"mode": "existing", "url_env": service.url_env}
         )
 
-    async def _checked_answer(self, question: Question, preset: str | None, live: Any) -> str:
+    async def _checked_answer(
+        self, question: Question, preset: str | None, live: Callable[[str], Awaitable[str | None]]
+    ) -> str:
         """Like ``answer``, with a live check (async) of every non-empty answer."""
         while True:
             value = await self.answer(question, preset)
